@@ -1,0 +1,3 @@
+from mactl.cli import main
+
+main()

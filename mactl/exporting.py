@@ -1,0 +1,190 @@
+"""Writing tables people open in Excel: CSV, XLSX, Parquet, with formulas neutralised.
+
+A cell starting with ``=``, ``+``, ``-``, ``@`` (or a tab / carriage return) is
+run as a formula by Excel and WPS (CSV injection). Every such cell gets a
+leading apostrophe, which spreadsheets show as text. Plain numbers such as an
+E.164 phone ``+8613812345678`` or ``-3`` are not formulas and are left as they
+are, so send lists still upload to SMS platforms.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from mactl.errors import UsageError
+from mactl.workspace import Workspace, quote_ident
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?[0-9][0-9 ]*(\.[0-9]+)?$")
+# Same rule in SQL, for exports written by DuckDB itself.
+_SQL_NEUTRALISE = (
+    "CASE WHEN regexp_matches({col}, '^[=+\\-@\\t\\r]') "
+    "AND NOT regexp_matches({col}, '^[+-]?[0-9][0-9 ]*(\\.[0-9]+)?$') "
+    "THEN '''' || {col} ELSE {col} END"
+)
+CJK_FONT = "Microsoft YaHei"  # shows Chinese in Excel and WPS on Windows and macOS
+SUPPORTED_FORMATS = ("csv", "xlsx", "parquet")
+
+
+def neutralise(value: Any) -> Any:
+    """Make one cell value safe to open in a spreadsheet."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def neutralise_sql(column_sql: str) -> str:
+    """SQL expression that neutralises a VARCHAR expression (see module doc)."""
+    return _SQL_NEUTRALISE.format(col=column_sql)
+
+
+def format_of(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in SUPPORTED_FORMATS:
+        raise UsageError(
+            f"{path}: cannot write .{suffix or '(no extension)'} files; use a name ending in "
+            + ", ".join("." + f for f in SUPPORTED_FORMATS)
+        )
+    return suffix
+
+
+def write_rows(
+    path: str | Path,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    sheet_name: str = "Sheet1",
+) -> int:
+    """Write rows to CSV (UTF-8 with BOM, so Excel reads Chinese) or XLSX. Returns the row count."""
+    path = Path(path)
+    fmt = format_of(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        count = 0
+        with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow([neutralise(c) for c in columns])
+            for row in rows:
+                writer.writerow(["" if v is None else neutralise(_cell_text(v)) for v in row])
+                count += 1
+        return count
+    if fmt == "xlsx":
+        return write_xlsx(path, [(sheet_name, columns, rows)])
+    raise UsageError(f"{path}: parquet output needs a query; use write_query")
+
+
+def write_xlsx(path: str | Path, sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]) -> int:
+    """Write one or more sheets: bold frozen header, a CJK font, column widths fitted to the data."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    rows_written = 0
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    body_font = Font(name=CJK_FONT, size=10)
+    header_font = Font(name=CJK_FONT, size=10, bold=True)
+    for sheet_name, columns, rows in sheets:
+        sheet = workbook.create_sheet(title=_safe_sheet_name(sheet_name))
+        widths = [_display_width(str(c)) for c in columns]
+        sheet.append([neutralise(str(c)) for c in columns])
+        for cell in sheet[1]:
+            cell.font = header_font
+        for row in rows:
+            values = [None if v is None else neutralise(_xlsx_value(v)) for v in row]
+            sheet.append(values)
+            rows_written += 1
+            for index, value in enumerate(values):
+                if value is not None and index < len(widths):
+                    widths[index] = max(widths[index], _display_width(str(value)))
+        for row_cells in sheet.iter_rows(min_row=2):
+            for cell in row_cells:
+                cell.font = body_font
+        for index, width in enumerate(widths, start=1):
+            sheet.column_dimensions[_column_letter(index)].width = min(max(width + 2, 8), 60)
+        sheet.freeze_panes = "A2"
+    workbook.save(path)
+    return rows_written
+
+
+def write_query(
+    ws: Workspace,
+    stage: str,
+    sql: str,
+    params: Sequence[Any] | None,
+    path: str | Path,
+    *,
+    sheet_name: str = "Sheet1",
+) -> int:
+    """Write the result of a query to CSV, XLSX or Parquet. Returns the row count.
+
+    CSV and Parquet are written by DuckDB (fast at millions of rows); XLSX by openpyxl.
+    """
+    path = Path(path)
+    fmt = format_of(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    relation = ws.sql(stage, f"export {path.name}", sql, params)
+    columns = [d[0] for d in relation.description]
+    if fmt == "xlsx":
+        return write_xlsx(path, [(sheet_name, columns, iter(relation.fetchone, None))])
+    types = ws.fetchall(
+        stage, "export types", f"DESCRIBE ({sql})", params
+    )
+    select_list = []
+    for name, type_name, *_ in types:
+        col = quote_ident(name)
+        if fmt == "csv" and str(type_name).upper() == "VARCHAR":
+            select_list.append(f"{neutralise_sql(col)} AS {col}")
+        else:
+            select_list.append(col)
+    body = f"SELECT {', '.join(select_list)} FROM ({sql})"
+    target = str(path).replace("'", "''")
+    if fmt == "csv":
+        # DuckDB writes UTF-8 without BOM; a BOM lets Excel on Chinese Windows read it.
+        tmp = path.with_suffix(path.suffix + ".part")
+        tmp_target = str(tmp).replace("'", "''")
+        ws.sql(stage, f"export {path.name}", f"COPY ({body}) TO '{tmp_target}' (HEADER, DELIMITER ',')", params)
+        with open(path, "wb") as out, open(tmp, "rb") as src:
+            out.write("\ufeff".encode("utf-8"))
+            while chunk := src.read(1 << 20):
+                out.write(chunk)
+        tmp.unlink()
+    else:
+        ws.sql(stage, f"export {path.name}", f"COPY ({body}) TO '{target}' (FORMAT parquet)", params)
+    return int(ws.scalar(stage, "export count", f"SELECT count(*) FROM ({sql})", params))
+
+
+def _cell_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (list, tuple)):
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
+def _xlsx_value(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return "; ".join(str(v) for v in value)
+    if isinstance(value, (int, float, bool)) or hasattr(value, "isoformat"):
+        return value
+    return str(value)
+
+
+def _display_width(text: str) -> int:
+    # CJK characters take two columns
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text[:60])
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _safe_sheet_name(name: str) -> str:
+    cleaned = re.sub(r"[\[\]\*\?/\\:]", "_", name).strip("'") or "Sheet"
+    return cleaned[:31]

@@ -1,0 +1,237 @@
+"""The workspace: one DuckDB file holding everything mactl knows.
+
+All SQL of every stage runs through :meth:`Workspace.sql`, which names the
+stage and step in any failure. Writes happen inside :meth:`Workspace.transaction`
+so a failed or killed command leaves the database exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import duckdb
+
+from mactl.errors import StageError, WorkspaceError, WorkspaceLockedError
+
+DEFAULT_DB = "mactl.duckdb"
+DB_ENV = "MACTL_DB"
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier for DuckDB. Use for every name that came from a file or a user."""
+    if not isinstance(name, str) or name == "":
+        raise ValueError("identifier must be a non-empty string")
+    if "\x00" in name:
+        raise ValueError("identifier contains a NUL character")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def default_db_path() -> Path:
+    return Path(os.environ.get(DB_ENV) or DEFAULT_DB)
+
+
+def utc_now() -> datetime:
+    """Naive UTC 'now', the form every timestamp is stored in (see schema)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema change of one component. Versions of a component start at 1."""
+
+    component: str
+    version: int
+    statements: tuple[str, ...]
+
+
+class Workspace:
+    """An open workspace database."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False):
+        self.path = Path(path)
+        self.read_only = read_only
+        self._in_transaction = False
+        if read_only and not self.path.exists():
+            raise WorkspaceError(
+                f"{self.path}: no workspace database here. Run 'mactl import FILE' first, "
+                "or pass --db PATH (or set MACTL_DB) to the workspace you meant"
+            )
+        if self.path.exists() and self.path.is_dir():
+            raise WorkspaceError(f"{self.path}: is a folder, not a database file. Pass --db FILE.duckdb")
+        self.con = _connect(self.path, read_only)
+        if not read_only:
+            from mactl.schema import all_migrations
+
+            self.migrate(all_migrations())
+        else:
+            self._check_not_newer()
+
+    # -- SQL -------------------------------------------------------------
+    def sql(self, stage: str, step: str, sql: str, params: Sequence[Any] | dict | None = None):
+        """Run one statement; failures are re-raised as StageError naming stage, step and SQL."""
+        try:
+            if params is None:
+                return self.con.execute(sql)
+            return self.con.execute(sql, params)
+        except duckdb.Error as exc:
+            raise StageError(stage, step, sql, exc) from exc
+
+    def fetchall(self, stage: str, step: str, sql: str, params=None) -> list[tuple]:
+        return self.sql(stage, step, sql, params).fetchall()
+
+    def fetchone(self, stage: str, step: str, sql: str, params=None) -> tuple | None:
+        return self.sql(stage, step, sql, params).fetchone()
+
+    def scalar(self, stage: str, step: str, sql: str, params=None) -> Any:
+        row = self.fetchone(stage, step, sql, params)
+        return None if row is None else row[0]
+
+    def table_exists(self, name: str) -> bool:
+        return bool(
+            self.con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+            ).fetchone()[0]
+        )
+
+    # -- transactions ----------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator["Workspace"]:
+        """All writes inside commit together or not at all. Nested use joins the outer one."""
+        if self._in_transaction:
+            yield self
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
+        try:
+            yield self
+        except BaseException:
+            self._in_transaction = False
+            try:
+                self.con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            raise
+        else:
+            self._in_transaction = False
+            self.con.execute("COMMIT")
+
+    # -- settings --------------------------------------------------------
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        row = self.con.execute("SELECT value FROM mactl_setting WHERE key = ?", [key]).fetchone()
+        return default if row is None else row[0]
+
+    def set_setting(self, key: str, value: str) -> None:
+        self.con.execute(
+            "INSERT OR REPLACE INTO mactl_setting (key, value) VALUES (?, ?)", [key, value]
+        )
+
+    # -- schema ----------------------------------------------------------
+    def schema_versions(self) -> dict[str, int]:
+        rows = self.con.execute("SELECT component, version FROM mactl_schema").fetchall()
+        return {c: v for c, v in rows}
+
+    def migrate(self, migrations: Sequence[Migration]) -> list[Migration]:
+        """Apply the migrations this database has not seen yet, in one transaction."""
+        self.con.execute(
+            "CREATE TABLE IF NOT EXISTS mactl_schema ("
+            " component VARCHAR PRIMARY KEY, version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL)"
+        )
+        current = self.schema_versions()
+        known = _latest_versions(migrations)
+        for component, version in current.items():
+            if version > known.get(component, 0):
+                raise WorkspaceError(
+                    f"{self.path}: this workspace was written by a newer mactl "
+                    f"({component} schema v{version}, this mactl knows v{known.get(component, 0)}). "
+                    "Upgrade mactl to open it"
+                )
+        pending = [m for m in migrations if m.version > current.get(m.component, 0)]
+        if not pending:
+            return []
+        with self.transaction():
+            for migration in sorted(pending, key=lambda m: (_component_order(migrations, m), m.version)):
+                for statement in migration.statements:
+                    self.sql("schema", f"{migration.component} v{migration.version}", statement)
+                self.con.execute(
+                    "INSERT OR REPLACE INTO mactl_schema VALUES (?, ?, ?)",
+                    [migration.component, migration.version, utc_now()],
+                )
+        return pending
+
+    def _check_not_newer(self) -> None:
+        from mactl.schema import all_migrations
+
+        if not self.table_exists("mactl_schema"):
+            raise WorkspaceError(f"{self.path}: not a mactl workspace (no mactl_schema table)")
+        known = _latest_versions(all_migrations())
+        for component, version in self.schema_versions().items():
+            if version > known.get(component, 0):
+                raise WorkspaceError(
+                    f"{self.path}: this workspace was written by a newer mactl; upgrade mactl to open it"
+                )
+
+    def close(self) -> None:
+        try:
+            self.con.close()
+        except duckdb.Error:  # pragma: no cover - closing twice is harmless
+            pass
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _latest_versions(migrations: Sequence[Migration]) -> dict[str, int]:
+    latest: dict[str, int] = {}
+    for m in migrations:
+        latest[m.component] = max(latest.get(m.component, 0), m.version)
+    return latest
+
+
+def _component_order(migrations: Sequence[Migration], migration: Migration) -> int:
+    for index, m in enumerate(migrations):
+        if m.component == migration.component:
+            return index
+    return len(migrations)
+
+
+_LOCK_PID = re.compile(r"PID (\d+)")
+
+
+def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    if not read_only and path.parent and not path.parent.exists():
+        raise WorkspaceError(f"{path}: folder {path.parent} does not exist. Create it or pass another --db")
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            pid = _LOCK_PID.search(text)
+            holder = f" (process {pid.group(1)})" if pid else ""
+            raise WorkspaceLockedError(
+                f"{path}: the workspace is in use by another mactl command{holder}. "
+                "Wait for it to finish and try again"
+            ) from exc
+        if "not a valid DuckDB database" in text:
+            raise WorkspaceError(
+                f"{path}: not a DuckDB workspace database. Pass --db with a mactl workspace, "
+                "or a new file name to start one"
+            ) from exc
+        raise WorkspaceError(f"{path}: cannot open the workspace database: {text}") from exc
+    except duckdb.Error as exc:
+        raise WorkspaceError(
+            f"{path}: not a readable DuckDB workspace ({type(exc).__name__}). "
+            "Pass --db with a mactl workspace, or a new file name to start one"
+        ) from exc
+
+
+def open_workspace(path: str | Path | None = None, *, read_only: bool = False) -> Workspace:
+    return Workspace(path or default_db_path(), read_only=read_only)
