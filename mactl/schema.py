@@ -221,8 +221,16 @@ LIFECYCLE_STAGES = (
 
 def all_migrations() -> list[Migration]:
     """Every component's migrations, in dependency order (core first)."""
+    from mactl.assignment import schema as assignment
+    from mactl.identity import schema as identity
+    from mactl.importing import schema as importing
+    from mactl.report import schema as report
+    from mactl.runs import schema as runs
+    from mactl.scoring import schema as scoring
+    from mactl.segments import schema as segments
+    from mactl.sendlists import schema as sendlists
+
     migrations = list(CORE)
-    # Stage packages append their private tables here, e.g.:
-    #   from mactl.identity.schema import MIGRATIONS as IDENTITY
-    #   migrations += IDENTITY
+    for stage in (importing, identity, scoring, segments, assignment, sendlists, runs, report):
+        migrations += stage.MIGRATIONS
     return migrations

@@ -1,0 +1,3 @@
+"""`mactl assign`; `mactl export assignments`."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""`mactl report`."""
+
+from __future__ import annotations

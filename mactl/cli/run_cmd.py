@@ -1,0 +1,3 @@
+"""`mactl run` and `mactl runs`."""
+
+from __future__ import annotations

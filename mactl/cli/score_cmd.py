@@ -1,0 +1,3 @@
+"""`mactl score` and `mactl score explain`."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""`mactl segment build|list|show|preview`."""
+
+from __future__ import annotations

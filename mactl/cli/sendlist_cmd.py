@@ -1,0 +1,3 @@
+"""`mactl export send-list`; `mactl suppress`."""
+
+from __future__ import annotations

@@ -1,0 +1,7 @@
+"""Private tables of the identity stage. Add a new Migration version for each change once shipped."""
+
+from __future__ import annotations
+
+from mactl.workspace import Migration
+
+MIGRATIONS: list[Migration] = []

@@ -1,0 +1,1 @@
+"""Scoring stage: fit and engagement scores with decay, grades and lifecycle stages, explainable."""
