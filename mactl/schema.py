@@ -182,6 +182,12 @@ CORE = [
                 model_hash VARCHAR NOT NULL,
                 score_run_id BIGINT NOT NULL
             )""",
+            # --- segments contract (filled by `mactl segment build`) ---
+            """CREATE TABLE segment_member (
+                segment VARCHAR NOT NULL,
+                person_id VARCHAR NOT NULL,
+                entered_at TIMESTAMP NOT NULL
+            )""",
         ),
     ),
 ]
