@@ -1,0 +1,384 @@
+"""`import_paths`: files, folders and globs into the workspace, one transaction per file."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from mactl.errors import InputFileError, MactlError, MissingInputError
+from mactl.importing import loading
+from mactl.importing.fields import IDENTIFIER_FIELDS, TIME_FIELDS, map_headers
+from mactl.importing.readers import SUPPORTED_SUFFIXES, SheetTable, read_file
+from mactl.importing.sources import SourceRule, check_timezone, load_sources, rule_for
+from mactl.progress import Progress, report
+from mactl.workspace import Workspace, utc_now
+
+STAGE = "import"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+_SHEET, _STAGED, _IDS = "_mactl_import_sheet", "_mactl_import_stage", "_mactl_import_ids"
+
+
+@dataclass
+class SheetResult:
+    sheet: str
+    channel: str
+    header_row: int
+    rows: int = 0
+    records: int = 0
+    quarantined_rows: int = 0  # rows kept only in quarantine (no usable identifier)
+    problems: int = 0  # quarantine entries, including bad cells of imported rows
+    events: int = 0
+    headers: list[str] = field(default_factory=list)
+    mapping: dict[str, str] = field(default_factory=dict)  # header → field
+    attributes: list[str] = field(default_factory=list)  # headers kept as attributes
+    title: str | None = None
+    preview: list[list[str]] = field(default_factory=list)
+
+
+@dataclass
+class FileResult:
+    path: str
+    file: str
+    status: str  # imported | skipped | failed | dry-run
+    batch_id: int | None = None
+    sha256: str | None = None
+    format: str | None = None
+    encoding: str | None = None
+    channel: str | None = None
+    sheets: list[SheetResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+    exit_code: int = 0
+
+
+@dataclass
+class ImportSummary:
+    files: list[FileResult] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "failed"]
+
+    @property
+    def records(self) -> int:
+        return sum(s.records for f in self.files for s in f.sheets)
+
+    @property
+    def exit_code(self) -> int:
+        failed = self.failed
+        if not failed:
+            return 0
+        if len(failed) == len(self.files):
+            return failed[0].exit_code or 1
+        return 1
+
+    def to_dict(self) -> dict:
+        return {
+            "imported": self.count("imported"),
+            "skipped": self.count("skipped"),
+            "failed": len(self.failed),
+            "records": self.records,
+            "files": [asdict(f) for f in self.files],
+        }
+
+
+@dataclass
+class _Options:
+    recipe_rules: list[SourceRule]
+    sheet: str | None
+    encoding: str | None
+    timezone: str
+    replace: bool
+    dry_run: bool
+
+
+def import_paths(
+    ws: Workspace,
+    paths: list[str | Path],
+    *,
+    recipe_path: str | Path | None = None,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    timezone: str | None = None,
+    replace: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Import every file the paths name. A file that fails imports nothing; the others go on."""
+    if timezone is not None:
+        try:
+            check_timezone(timezone)
+        except ValueError as exc:
+            from mactl.errors import UsageError
+
+            raise UsageError(str(exc)) from None
+    options = _Options(
+        recipe_rules=load_sources(recipe_path),
+        sheet=sheet,
+        encoding=encoding,
+        timezone=timezone or ws.get_setting("timezone", DEFAULT_TIMEZONE),
+        replace=replace,
+        dry_run=dry_run,
+    )
+    summary = ImportSummary()
+    files, missing = expand_paths(paths)
+    for path in missing:
+        summary.files.append(_failed(Path(path), MissingInputError(str(path), "no such file or folder", "Check the path")))
+    for done, path in enumerate(files):
+        report(progress, "importing files", done, len(files))
+        try:
+            summary.files.append(_import_file(ws, path, options))
+        except MactlError as exc:
+            summary.files.append(_failed(path, exc))
+    report(progress, "importing files", len(files), len(files))
+    return summary
+
+
+def expand_paths(paths: list[str | Path]) -> tuple[list[Path], list[str]]:
+    """Files named directly, files under folders (supported types only), and glob matches, in order, once each."""
+    found: list[Path] = []
+    missing: list[str] = []
+    for raw in paths:
+        text = str(raw)
+        if any(ch in text for ch in "*?["):
+            matches = sorted(Path(m) for m in glob.glob(text, recursive=True) if Path(m).is_file())
+            if not matches:
+                missing.append(text)
+            found += matches
+            continue
+        path = Path(text)
+        if path.is_dir():
+            found += sorted(
+                p for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith(("~$", "."))
+            )
+        elif path.exists():
+            found.append(path)
+        else:
+            missing.append(text)
+    unique: list[Path] = []
+    seen: set[Path] = set()
+    for path in found:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    return unique, missing
+
+
+def _failed(path: Path, exc: MactlError) -> FileResult:
+    return FileResult(path=str(path), file=path.name, status="failed", error=exc.message, exit_code=exc.exit_code)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def infer_channel(fields: set[str], file_name: str) -> str:
+    """Channel from the columns a file has, then from words in its name."""
+    name = file_name.lower()
+    if fields & {"watch_minutes", "first_entered_at", "replay_watched"} or {"nickname", "registered_at"} <= fields:
+        return "webinar"
+    if "event_action" in fields:
+        return "engagement"
+    if "crm_id" in fields or {"crm_owner", "crm_stage"} <= fields:
+        return "crm"
+    if "checkin_time" in fields:
+        return "event"
+    if fields & {"form_name", "submit_time", "utm_source", "utm_medium", "utm_campaign"}:
+        return "web_form"
+    for words, channel in (
+        (("直播", "webinar", "live"), "webinar"),
+        (("展会", "峰会", "沙龙", "签到", "expo", "badge", "summit"), "event"),
+        (("crm", "salesforce", "hubspot"), "crm"),
+        (("表单", "form"), "web_form"),
+    ):
+        if any(w in name for w in words):
+            return channel
+    return "list"
+
+
+def _plan(sheet: SheetTable, rule: SourceRule | None) -> loading.SheetPlan:
+    overrides = rule.columns if rule else {}
+    mapping = map_headers(sheet.headers, overrides)
+    from mactl.importing.fields import header_key
+
+    ignore_keys = {header_key(h) for h, target in overrides.items() if target == "ignore"}
+    ignored = {i for i, h in enumerate(sheet.headers) if header_key(h) in ignore_keys}
+    return loading.SheetPlan(headers=sheet.headers, mapping=mapping, values=dict(rule.values) if rule else {}, ignored=ignored)
+
+
+def _has_identifier(plan: loading.SheetPlan) -> bool:
+    return any(plan.column(f) or f in plan.values for f in IDENTIFIER_FIELDS)
+
+
+def _import_file(ws: Workspace, path: Path, options: _Options) -> FileResult:
+    sha = file_sha256(path) if path.exists() else None
+    existing = None
+    if sha is not None:
+        existing = ws.fetchone(
+            STAGE, "find earlier import",
+            "SELECT batch_id, imported_at FROM import_batch WHERE file_sha256 = ? AND status = 'imported'",
+            [sha],
+        )
+    if existing and not options.replace and not options.dry_run:
+        return FileResult(
+            path=str(path), file=path.name, status="skipped", batch_id=existing[0], sha256=sha,
+            notes=[f"already imported on {existing[1]:%Y-%m-%d %H:%M} UTC as batch {existing[0]}; nothing to do "
+                   "(use --replace to import it again)"],
+        )
+    file_rule = rule_for(options.recipe_rules, path.name)
+    read = read_file(
+        path,
+        sheet=options.sheet,
+        encoding=options.encoding or (file_rule.encoding if file_rule else None),
+        header_row=file_rule.header_row if file_rule else None,
+    )
+    result = FileResult(path=str(path), file=path.name, status="dry-run" if options.dry_run else "imported",
+                        sha256=sha, format=read.format, encoding=read.encoding, notes=list(read.notes))
+    plans: list[tuple[SheetTable, loading.SheetPlan, SourceRule | None]] = []
+    unusable: list[SheetTable] = []
+    for sheet in read.sheets:
+        rule = rule_for(options.recipe_rules, path.name, sheet.sheet or None) or file_rule
+        plan = _plan(sheet, rule)
+        if sheet.header_row and _has_identifier(plan):
+            plans.append((sheet, plan, rule))
+        else:
+            unusable.append(sheet)
+    if not plans:
+        headers = next((s.headers for s in unusable if s.headers), [])
+        shown = ", ".join(headers[:12]) + (" …" if len(headers) > 12 else "") if headers else "none"
+        raise InputFileError(
+            str(path),
+            f"no contact column recognised (headers found: {shown})",
+            "Map the email, phone, WeChat or CRM id column in a recipe, e.g. sources: [{match: '"
+            + path.name + "', columns: {'<header>': phone}}], and pass --recipe",
+        )
+    for sheet in unusable:
+        if sheet.header_row:
+            result.notes.append(f"sheet '{sheet.sheet}' has no contact column: skipped")
+    fields = {f for _, plan, _ in plans for f in plan.mapping.values()} | {f for _, plan, _ in plans for f in plan.values}
+    result.channel = (file_rule.channel if file_rule and file_rule.channel else None) or infer_channel(fields, path.name)
+    if options.dry_run:
+        for sheet, plan, _ in plans:
+            result.sheets.append(_sheet_result(sheet, plan, result.channel, preview=True))
+        return result
+    with ws.transaction():
+        if existing:
+            _delete_batch(ws, existing[0])
+            result.notes.append(f"replaced batch {existing[0]}")
+        result.batch_id = _next_id(ws, "batch", 1)
+        imported_at = utc_now()
+        for sheet, plan, rule in plans:
+            sheet_result = _sheet_result(sheet, plan, result.channel)
+            _load_sheet(ws, sheet, plan, rule, result, sheet_result, options, imported_at)
+            result.sheets.append(sheet_result)
+        ws.sql(
+            STAGE, "record batch",
+            """INSERT INTO import_batch VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'imported')""",
+            [
+                result.batch_id, path.name, str(path.resolve()), sha, path.stat().st_size, read.format, read.encoding,
+                result.channel, file_rule.name if file_rule else None, [s.sheet for s in result.sheets if s.sheet],
+                sum(s.rows for s in result.sheets), sum(s.records for s in result.sheets),
+                sum(s.events for s in result.sheets), sum(s.problems for s in result.sheets), imported_at,
+            ],
+        )
+    return result
+
+
+def _sheet_result(sheet: SheetTable, plan: loading.SheetPlan, channel: str, preview: bool = False) -> SheetResult:
+    return SheetResult(
+        sheet=sheet.sheet,
+        channel=channel,
+        header_row=sheet.header_row,
+        headers=list(sheet.headers),
+        mapping={sheet.headers[i]: f for i, f in sorted(plan.mapping.items())},
+        attributes=[h for i, h in enumerate(sheet.headers) if i not in plan.mapping and i not in plan.ignored],
+        title=sheet.title,
+        preview=sheet.preview if preview else [],
+    )
+
+
+def _load_sheet(ws, sheet, plan, rule, result: FileResult, out: SheetResult, options: _Options, imported_at) -> None:
+    timezone = (rule.timezone if rule and rule.timezone else None) or options.timezone
+    out.rows = sheet.load(ws, _SHEET)
+    sql, params = loading.stage_sql(plan, _SHEET, _STAGED, timezone)
+    ws.sql(STAGE, "clean values", sql, params)
+    record_base = int(ws.scalar(STAGE, "next record id", "SELECT COALESCE(CAST(value AS BIGINT), 0) FROM mactl_setting WHERE key = 'next_id.record'") or 0)
+    ws.sql(STAGE, "number records", loading.identify_sql(_STAGED, _IDS), [record_base])
+    out.records = int(ws.scalar(STAGE, "count records", f"SELECT count(*) FROM {_IDS} WHERE has_identifier"))
+    _next_id(ws, "record", out.records)
+    ws.sql(STAGE, "insert records", loading.insert_records_sql(_IDS),
+           [result.batch_id, result.file, sheet.sheet, result.sha256, result.channel, imported_at])
+    out.events = _insert_events(ws, sheet, rule, result, imported_at)
+    checks = [("NOT has_identifier", None, "CAST(NULL AS VARCHAR)", loading.NO_IDENTIFIER)]
+    if plan.column("email"):
+        checks.append(("email_raw IS NOT NULL AND email IS NULL", plan.header_of("email"), "email_raw", "invalid email address"))
+    if plan.column("phone"):
+        checks.append(("phone_raw IS NOT NULL AND phone IS NULL", plan.header_of("phone"), "phone_raw",
+                       "invalid phone number (fewer than 7 digits, or letters)"))
+    for name in TIME_FIELDS:
+        if plan.column(name):
+            checks.append((f"{name}_raw IS NOT NULL AND {name} IS NULL", plan.header_of(name), f"{name}_raw",
+                           "unparseable date/time (use e.g. 2026-09-16 14:05)"))
+    if plan.column("event_action") and result.channel == "engagement" and not (rule and rule.event_type):
+        checks.append(("event_action IS NOT NULL AND action_type IS NULL", plan.header_of("event_action"), "event_action",
+                       "unknown action (not open, click, bounce, unsubscribe, page view, download or read): no event recorded"))
+    sql, params = loading.quarantine_sql(_IDS, checks)
+    before = int(ws.scalar(STAGE, "count quarantine", "SELECT count(*) FROM quarantine WHERE batch_id = ?", [result.batch_id]))
+    ws.sql(STAGE, "quarantine rows", sql, [result.batch_id, result.file, sheet.sheet, *params])
+    after = int(ws.scalar(STAGE, "count quarantine", "SELECT count(*) FROM quarantine WHERE batch_id = ?", [result.batch_id]))
+    out.problems = after - before
+    out.quarantined_rows = int(ws.scalar(STAGE, "count unidentified", f"SELECT count(*) FROM {_IDS} WHERE NOT has_identifier"))
+    for table in (_SHEET, _STAGED, _IDS):
+        ws.sql(STAGE, "drop temp", f"DROP TABLE IF EXISTS {table}")
+
+
+def _insert_events(ws: Workspace, sheet: SheetTable, rule: SourceRule | None, result: FileResult, imported_at) -> int:
+    event_type = rule.event_type if rule else None
+    if result.channel == "event" and not event_type and _is_sign_in(sheet):
+        event_type = "event_checkin"
+    sql = loading.insert_events_sql(_IDS, result.channel, event_type)
+    if not sql:
+        return 0
+    campaign = (rule.campaign if rule and rule.campaign else None) or sheet.title or Path(result.file).stem
+    base = int(ws.scalar(STAGE, "next event id", "SELECT COALESCE(CAST(value AS BIGINT), 0) FROM mactl_setting WHERE key = 'next_id.event'") or 0)
+    before = int(ws.scalar(STAGE, "count events", "SELECT count(*) FROM event WHERE batch_id = ?", [result.batch_id]))
+    values = {"event_base": base, "batch_id": result.batch_id, "channel": result.channel, "campaign": campaign,
+              "imported_at": imported_at, "event_type": event_type}
+    ws.sql(STAGE, "insert events", sql, loading.used_params(sql, values))
+    count = int(ws.scalar(STAGE, "count events", "SELECT count(*) FROM event WHERE batch_id = ?", [result.batch_id])) - before
+    _next_id(ws, "event", count)
+    return count
+
+
+def _is_sign_in(sheet: SheetTable) -> bool:
+    text = " ".join(sheet.headers) + " " + (sheet.title or "")
+    return "签到" in text or "check-in" in text.lower() or "checkin" in text.lower()
+
+
+def _next_id(ws: Workspace, kind: str, count: int) -> int:
+    """Reserve ``count`` ids of a kind; returns the first. Ids are never reused, even after --replace."""
+    key = f"next_id.{kind}"
+    current = int(ws.get_setting(key, "0") or 0)
+    ws.set_setting(key, str(current + count))
+    return current + 1
+
+
+def _delete_batch(ws: Workspace, batch_id: int) -> None:
+    records = "SELECT record_id FROM source_record WHERE batch_id = ?"
+    for table in ("record_norm", "person_record"):
+        if ws.table_exists(table):
+            ws.sql(STAGE, f"forget {table}", f"DELETE FROM {table} WHERE record_id IN ({records})", [batch_id])
+    for table in ("event", "quarantine", "source_record"):
+        ws.sql(STAGE, f"delete old {table}", f"DELETE FROM {table} WHERE batch_id = ?", [batch_id])
+    ws.sql(STAGE, "mark replaced", "UPDATE import_batch SET status = 'replaced' WHERE batch_id = ?", [batch_id])
