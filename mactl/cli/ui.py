@@ -37,7 +37,10 @@ def options(ctx: typer.Context) -> Options:
 
 
 def out_console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    console = Console(highlight=False, soft_wrap=False)
+    if not console.is_terminal:  # cron logs and pipes: no wrapping at 80 columns
+        console = Console(highlight=False, soft_wrap=False, width=200)
+    return console
 
 
 def err_console() -> Console:
