@@ -256,7 +256,7 @@ class Generator:
         by_company: dict[str, list[Person]] = {}
         for p in self.people:
             by_company.setdefault(p.company, []).append(p)
-        for company, staff in sorted(by_company.items()):
+        for _company, staff in sorted(by_company.items()):
             if len(staff) < 2 or rng.random() > 0.25:
                 continue
             chosen = staff[:3]
@@ -386,7 +386,7 @@ def generate(out_dir: str | Path, *, people: int = 300, seed: int = 7, events: i
         day_people.append(who)
     firsts = write_xlsx(out / expo1, "2026 上海工博会 展会名单", False, headers1, days,
                         hidden_sheet=("备注", [["说明"], ["内部使用，请勿外传"]]), empty_sheet="空白页")
-    for (sheet_name, rows), who, first in zip(days, day_people, firsts):
+    for (sheet_name, _rows), who, first in zip(days, day_people, firsts):
         for offset, (p, case) in enumerate(who):
             truth.add(expo1, sheet_name, first + offset, p, case)
     files.append(expo1)
@@ -411,7 +411,7 @@ def generate(out_dir: str | Path, *, people: int = 300, seed: int = 7, events: i
         days2.append((day_name, rows))
         who2.append(who)
     firsts = write_xlsx(out / expo2, "2026 深圳高交会 签到表", True, headers2, days2)
-    for (sheet_name, rows), who, first in zip(days2, who2, firsts):
+    for (sheet_name, _rows), who, first in zip(days2, who2, firsts):
         for offset, (p, case) in enumerate(who):
             truth.add(expo2, sheet_name, first + offset, p, case)
     files.append(expo2)

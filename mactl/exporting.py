@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from mactl.errors import UsageError
 from mactl.workspace import Workspace, quote_ident

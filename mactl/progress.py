@@ -7,7 +7,8 @@ a callback that drives a rich progress bar; tests and scripts pass nothing.
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Optional
 
 Progress = Callable[[str, int, Optional[int]], None]
 

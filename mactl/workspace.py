@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import duckdb
 
@@ -101,7 +102,7 @@ class Workspace:
 
     # -- transactions ----------------------------------------------------
     @contextmanager
-    def transaction(self) -> Iterator["Workspace"]:
+    def transaction(self) -> Iterator[Workspace]:
         """All writes inside commit together or not at all. Nested use joins the outer one."""
         if self._in_transaction:
             yield self
@@ -182,7 +183,7 @@ class Workspace:
         except duckdb.Error:  # pragma: no cover - closing twice is harmless
             pass
 
-    def __enter__(self) -> "Workspace":
+    def __enter__(self) -> Workspace:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -19,8 +19,9 @@ def test_status_without_workspace_is_one_clear_line(cli):
 
 
 def test_every_command_has_help(cli):
-    from mactl.cli import app
     from typer.main import get_command
+
+    from mactl.cli import app
 
     root = get_command(app)
 

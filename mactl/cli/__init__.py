@@ -81,15 +81,15 @@ def _register() -> None:
     # One module per command (or command group); each adds itself to `app`.
     # Keep this list in pipeline order: it is the order of `mactl --help`.
     from mactl.cli import (  # noqa: F401
-        import_cmd,
-        merge_cmd,
-        score_cmd,
-        segment_cmd,
         assign_cmd,
         export_cmd,
-        sendlist_cmd,
-        run_cmd,
+        import_cmd,
+        merge_cmd,
         report_cmd,
+        run_cmd,
+        score_cmd,
+        segment_cmd,
+        sendlist_cmd,
         status_cmd,
     )
 

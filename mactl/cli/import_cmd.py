@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
@@ -14,7 +14,7 @@ from mactl.importing import ImportSummary, import_paths
 @app.command("import")
 def import_command(
     ctx: typer.Context,
-    paths: List[str] = typer.Argument(..., help="Files, folders or globs (quote globs: 'inbox/*.xlsx')."),
+    paths: list[str] = typer.Argument(..., help="Files, folders or globs (quote globs: 'inbox/*.xlsx')."),
     recipe: Optional[Path] = typer.Option(None, "--recipe", "-r", help="Recipe whose sources: section maps columns, channels and fixed values."),
     sheet: Optional[str] = typer.Option(None, "--sheet", help="Import only this sheet of each workbook (also a hidden one)."),
     encoding: Optional[str] = typer.Option(None, "--encoding", help="Text encoding of CSV files (default: detected; e.g. gb18030, utf-16)."),
@@ -79,7 +79,8 @@ def _print_dry_run(summary: ImportSummary) -> None:
                 title += f", encoding {result.encoding}"
             mapping = [(header, field) for header, field in sheet.mapping.items()]
             mapping += [(header, "(kept as attribute)") for header in sheet.attributes]
-            ui.print_table(title, ["column", "field"], mapping)
+            ui.print_heading(title)
+            ui.print_table(None, ["column", "field"], mapping)
             if sheet.preview:
                 width = len(sheet.headers)
                 rows = [(list(r) + [""] * width)[:width] for r in sheet.preview]

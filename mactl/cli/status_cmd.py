@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mactl.cli import app
-from mactl.cli import ui
+from mactl.cli import app, ui
 from mactl.status import workspace_status
 
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -50,7 +51,7 @@ def err_console() -> Console:
 def note(ctx: typer.Context, message: str) -> None:
     """A remark for people on stderr, silent under --quiet."""
     if not options(ctx).quiet:
-        err_console().print(message, markup=False)
+        typer.echo(message, err=True)
 
 
 @contextmanager
@@ -82,6 +83,10 @@ def _json_default(value: Any) -> Any:
 
 def emit_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=_json_default) + "\n")
+
+
+def print_heading(text: str) -> None:
+    out_console().print(text, markup=False, highlight=False)
 
 
 def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, numeric: Sequence[str] = ()) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # field -> header names (as people write them). Order inside a list does not matter.
 HEADER_NAMES: dict[str, tuple[str, ...]] = {
@@ -83,11 +84,26 @@ _LOOKUP = {_STRIP.sub("", unicodedata.normalize("NFKC", n).lower()): f for f, na
 _UNIT_SUFFIXES = ("分钟", "min", "mins", "minutes")
 
 
+@lru_cache(maxsize=1)
+def _to_simplified():
+    import atexit
+
+    import opencc
+
+    # release the converter before interpreter shutdown, or nanobind reports it as leaked
+    atexit.register(_to_simplified.cache_clear)
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=4096)
 def header_key(text: object) -> str:
-    """The comparable form of a header cell."""
+    """The comparable form of a header cell: simplified, NFKC, lower case, no spaces or punctuation."""
     if text is None:
         return ""
-    return _STRIP.sub("", unicodedata.normalize("NFKC", str(text)).lower())
+    folded = unicodedata.normalize("NFKC", str(text)).lower()
+    if any("\u4e00" <= ch <= "\u9fff" for ch in folded):
+        folded = _to_simplified().convert(folded)
+    return _STRIP.sub("", folded)
 
 
 def field_for_header(text: object) -> str | None:

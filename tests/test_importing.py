@@ -1,0 +1,417 @@
+import datetime as dt
+import hashlib
+import json
+
+import pytest
+from importing_files import (
+    add_cached_formula_value,
+    crm_csv,
+    engagement_csv,
+    expo_workbook,
+    form_csv,
+    webinar_workbook,
+)
+
+from mactl.errors import RecipeError
+from mactl.importing import import_paths, infer_channel
+from mactl.importing.fields import field_for_header, map_headers
+
+UTC = dt.datetime
+
+
+def records(ws, columns="source_sheet, source_row, name, phone, email"):
+    return ws.fetchall("t", "read", f"SELECT {columns} FROM source_record ORDER BY record_id")
+
+
+def table_counts(ws):
+    return {t: ws.scalar("t", "count", f"SELECT count(*) FROM {t}") for t in ("import_batch", "source_record", "event", "quarantine")}
+
+
+# -- Excel -------------------------------------------------------------------
+
+
+def test_xlsx_with_title_rows_and_sheet_per_day(workspace, tmp_path):
+    path = expo_workbook(tmp_path / "2026上海工博会.xlsx")
+    summary = import_paths(workspace, [path])
+    result = summary.files[0]
+    assert result.status == "imported"
+    assert result.channel == "event"
+    assert [(s.sheet, s.header_row, s.rows, s.records, s.quarantined_rows, s.events) for s in result.sheets] == [
+        ("第一天", 3, 4, 3, 1, 3),
+        ("第二天", 2, 1, 1, 0, 1),
+    ]
+    assert result.notes == [
+        "sheet '内部备注' is hidden: skipped (pass --sheet '内部备注' to import it)",
+        "sheet '空白' is empty: skipped",
+    ]
+    assert records(workspace) == [
+        ("第一天", 4, "张三", "13812345678", "Zhang.San@huawei.com"),  # phone stored as an Excel number
+        ("第一天", 5, "李女士", "+86 139-1234-5678", None),  # invalid email kept out, row still imported
+        ("第一天", 8, "赵四", None, "zhao4@x.com"),  # invalid phone kept out
+        ("第二天", 3, "Zhang Wei", "13598765432", None),  # 1.3598765432E+10 back to digits
+    ]
+
+
+def test_unrecognised_columns_are_kept_as_attributes(workspace, tmp_path):
+    import_paths(workspace, [expo_workbook(tmp_path / "expo.xlsx")])
+    attributes = workspace.fetchall("t", "read", "SELECT attributes FROM source_record ORDER BY record_id")
+    assert [json.loads(a) if a else None for (a,) in attributes] == [{"展位号": "A1"}, {"展位号": "A2"}, {"展位号": "A4"}, None]
+
+
+def test_times_are_read_in_shanghai_and_stored_in_utc(workspace, tmp_path):
+    import_paths(workspace, [expo_workbook(tmp_path / "expo.xlsx")])
+    times = workspace.fetchall("t", "read", "SELECT record_time FROM source_record ORDER BY record_id")
+    assert times == [
+        (UTC(2026, 9, 16, 6, 5),),  # Excel datetime 14:05
+        (UTC(2026, 9, 16, 7, 0),),  # text 2026/9/16 15:00
+        (UTC(2026, 9, 16, 8, 0),),  # ISO text
+        (UTC(2026, 9, 16, 16, 0),),  # 2026年9月17日 = midnight in Shanghai
+    ]
+
+
+def test_badge_scans_carry_the_show_name_from_the_title_row(workspace, tmp_path):
+    import_paths(workspace, [expo_workbook(tmp_path / "expo.xlsx")])
+    events = workspace.fetchall("t", "read", "SELECT record_id, event_type, occurred_at, campaign, channel FROM event ORDER BY event_id")
+    assert events[0] == (1, "badge_scan", UTC(2026, 9, 16, 6, 5), "2026 上海工博会 展会名单", "event")
+    assert len(events) == 4
+
+
+def test_only_named_sheet_is_imported_even_when_hidden(workspace, tmp_path):
+    path = expo_workbook(tmp_path / "expo.xlsx")
+    summary = import_paths(workspace, [path], sheet="内部备注")
+    assert [s.sheet for s in summary.files[0].sheets] == ["内部备注"]
+    assert records(workspace) == [("内部备注", 2, "内部", "13800000000", None)]
+
+
+def test_formula_cells_give_their_values(workspace, tmp_path):
+    from openpyxl import Workbook
+
+    path = tmp_path / "formula.xlsx"
+    wb = Workbook()
+    sheet = wb.active
+    sheet.append(["姓名", "手机", "邮箱"])
+    sheet.append(["张三", "13800000000", '=LOWER("ZS@X.COM")'])
+    wb.save(path)
+    add_cached_formula_value(path, 1, "C2", "zs@x.com")
+    import_paths(workspace, [path])
+    assert records(workspace) == [("Sheet", 2, "张三", "13800000000", "zs@x.com")]
+
+
+def test_merged_header_cell_names_the_column_after_its_neighbour(workspace, tmp_path):
+    from openpyxl import Workbook
+
+    path = tmp_path / "merged.xlsx"
+    wb = Workbook()
+    sheet = wb.active
+    sheet.append(["姓名", "联系方式", None, "公司"])
+    sheet.merge_cells("B1:C1")
+    sheet.append(["张三", "13800000000", "zs@x.com", "X公司"])
+    wb.save(path)
+    summary = import_paths(workspace, [path])
+    assert summary.files[0].sheets[0].mapping == {"姓名": "name", "联系方式": "phone", "公司": "company"}
+    assert records(workspace, "name, phone, company, attributes") == [("张三", "13800000000", "X公司", '{"联系方式 (3)":"zs@x.com"}')]
+
+
+# -- text files -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "encoding, delimiter, suffix, detected",
+    [
+        ("gb18030", ",", ".csv", "gb18030"),
+        ("utf-8-sig", ",", ".csv", "utf-8-sig"),
+        ("utf-8", ";", ".txt", "utf-8"),
+        ("utf-16", "\t", ".tsv", "utf-16"),
+    ],
+)
+def test_text_encodings_and_delimiters(workspace, tmp_path, encoding, delimiter, suffix, detected):
+    path = form_csv(tmp_path / f"官网表单{suffix}", encoding, delimiter)
+    summary = import_paths(workspace, [path])
+    assert summary.files[0].encoding == detected
+    assert summary.files[0].channel == "web_form"
+    assert records(workspace, "source_sheet, source_row, name, phone, email, company, consent, utm_source") == [
+        ("", 2, "陈老师", "13711112222", "chen@x.com", "某某化工", True, "baidu"),
+        ("", 3, "赵六", None, "zhao@y.com", "Y公司", False, "wechat"),
+    ]
+
+
+def test_encoding_option_overrides_detection(workspace, tmp_path):
+    path = tmp_path / "taiwan.csv"
+    path.write_bytes("姓名,手機\n陳大文,13800000000\n".encode("big5"))
+    summary = import_paths(workspace, [path], encoding="big5")
+    assert summary.files[0].encoding == "big5"
+    assert records(workspace, "name, phone") == [("陳大文", "13800000000")]
+
+
+def test_form_submissions_become_events(workspace, tmp_path):
+    import_paths(workspace, [form_csv(tmp_path / "form.csv")])
+    assert workspace.fetchall(
+        "t", "read", "SELECT event_type, occurred_at, form_name, utm_source, campaign FROM event ORDER BY event_id"
+    ) == [
+        ("form_submit", UTC(2026, 9, 16, 6, 5), "Demo申请", "baidu", "Demo申请"),
+        ("form_submit", UTC(2026, 9, 17, 2, 0), "白皮书下载", "wechat", "白皮书下载"),
+    ]
+    assert records(workspace, "attributes")[0] == ('{"你的需求":"MES系统"}',)
+
+
+def test_csv_header_under_title_and_blank_lines(workspace, tmp_path):
+    path = tmp_path / "list.csv"
+    path.write_text("2026 客户名单\n\n姓名,手机,邮箱\n张三,13800000000,zs@x.com\n", encoding="utf-8")
+    summary = import_paths(workspace, [path])
+    assert summary.files[0].sheets[0].header_row == 3
+    assert summary.files[0].channel == "list"
+    assert records(workspace) == [("", 4, "张三", "13800000000", "zs@x.com")]
+
+
+def test_webinar_registration_attendance_and_replay(workspace, tmp_path):
+    import_paths(workspace, [webinar_workbook(tmp_path / "直播.xlsx")])
+    assert records(workspace, "name, nickname, phone") == [
+        ("张伟", "小张", "13700000001"),
+        ("李丽", "Lily", "13700000002"),
+        (None, "无名", "13700000003"),  # a nickname never becomes the name
+    ]
+    assert workspace.fetchall(
+        "t", "read", "SELECT record_id, event_type, occurred_at, watch_minutes FROM event ORDER BY record_id, event_type"
+    ) == [
+        (1, "webinar_attend", UTC(2026, 10, 3, 6, 0), 45.0),
+        (1, "webinar_register", UTC(2026, 10, 1, 2, 0), None),
+        (2, "replay_view", UTC(2026, 10, 1, 3, 0), None),
+        (2, "webinar_register", UTC(2026, 10, 1, 3, 0), None),
+        (3, "webinar_attend", UTC(2026, 10, 3, 6, 10), 65.5),
+        (3, "webinar_register", UTC(2026, 10, 2, 1, 30), None),
+    ]
+
+
+def test_crm_export_keeps_long_ids_and_feeds_back_stage_and_owner(workspace, tmp_path):
+    summary = import_paths(workspace, [crm_csv(tmp_path / "crm_contacts.csv")])
+    assert summary.files[0].channel == "crm"
+    assert records(workspace, "crm_id, crm_owner, crm_stage") == [
+        ("900000000000000001", "王磊", "SAL"),
+        ("900000000000000002", "陈静", "Recycled"),
+    ]
+    assert workspace.fetchall("t", "read", "SELECT event_type, crm_stage, crm_owner, detail, occurred_at FROM event ORDER BY event_id") == [
+        ("crm_update", "SAL", "王磊", None, UTC(2026, 11, 1, 1, 0)),
+        ("crm_update", "Recycled", "陈静", "预算不足", UTC(2026, 11, 2, 2, 30)),
+    ]
+
+
+def test_engagement_log_actions_and_unknown_action(workspace, tmp_path):
+    summary = import_paths(workspace, [engagement_csv(tmp_path / "email_log.csv")])
+    assert summary.files[0].channel == "engagement"
+    assert workspace.fetchall("t", "read", "SELECT event_type, url FROM event ORDER BY record_id") == [
+        ("email_open", None),
+        ("email_click", "https://example.com/pricing"),
+        ("email_bounce", None),
+        ("unsubscribe", None),
+    ]
+    assert workspace.fetchall("t", "read", "SELECT source_row, column_name, value, row_imported FROM quarantine") == [
+        (6, "Event", "forward", True)
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2026-09-16 14:05:00", UTC(2026, 9, 16, 6, 5)),
+        ("2026/9/16 14:05", UTC(2026, 9, 16, 6, 5)),
+        ("2026年9月16日", UTC(2026, 9, 15, 16, 0)),
+        ("46281.5", UTC(2026, 9, 16, 4, 0)),  # Excel serial number of 2026-09-16 12:00
+        ("2026-09-16T14:05:00+08:00", UTC(2026, 9, 16, 6, 5)),
+        ("2026-09-16T06:05:00Z", UTC(2026, 9, 16, 6, 5)),
+    ],
+)
+def test_time_formats(workspace, tmp_path, text, expected):
+    path = tmp_path / "t.csv"
+    path.write_text(f"手机,提交时间\n13800000000,{text}\n", encoding="utf-8")
+    import_paths(workspace, [path])
+    assert records(workspace, "record_time") == [(expected,)]
+
+
+def test_timezone_option(workspace, tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("手机,提交时间\n13800000000,2026-09-16 14:05\n", encoding="utf-8")
+    import_paths(workspace, [path], timezone="UTC")
+    assert records(workspace, "record_time") == [(UTC(2026, 9, 16, 14, 5),)]
+
+
+# -- lineage, idempotency, quarantine ---------------------------------------------
+
+
+def test_lineage_batch_and_sha256(workspace, tmp_path):
+    path = form_csv(tmp_path / "form.csv")
+    summary = import_paths(workspace, [path])
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert summary.files[0].sha256 == sha
+    assert workspace.fetchall("t", "read", "SELECT DISTINCT batch_id, source_file, file_sha256 FROM source_record") == [(1, "form.csv", sha)]
+    assert workspace.fetchall("t", "read", "SELECT batch_id, source_file, records, events, quarantined, status FROM import_batch") == [
+        (1, "form.csv", 2, 2, 0, "imported")
+    ]
+
+
+def test_same_content_twice_does_nothing(workspace, tmp_path):
+    path = form_csv(tmp_path / "form.csv")
+    import_paths(workspace, [path])
+    before = table_counts(workspace)
+    copy = tmp_path / "copy_of_form.csv"
+    copy.write_bytes(path.read_bytes())
+    summary = import_paths(workspace, [path, copy])
+    assert [f.status for f in summary.files] == ["skipped", "skipped"]
+    assert summary.files[0].notes[0].startswith("already imported on ")
+    assert summary.files[0].notes[0].endswith("as batch 1; nothing to do (use --replace to import it again)")
+    assert table_counts(workspace) == before
+
+
+def test_replace_swaps_the_batch(workspace, tmp_path):
+    path = form_csv(tmp_path / "form.csv")
+    import_paths(workspace, [path])
+    summary = import_paths(workspace, [path], replace=True)
+    assert summary.files[0].status == "imported"
+    assert summary.files[0].notes == ["replaced batch 1"]
+    assert workspace.fetchall("t", "read", "SELECT batch_id, status FROM import_batch ORDER BY batch_id") == [(1, "replaced"), (2, "imported")]
+    assert workspace.fetchall("t", "read", "SELECT record_id, batch_id FROM source_record ORDER BY record_id") == [(3, 2), (4, 2)]
+    assert workspace.scalar("t", "count", "SELECT count(*) FROM event") == 2
+
+
+def test_quarantine_reasons(workspace, tmp_path):
+    import_paths(workspace, [expo_workbook(tmp_path / "expo.xlsx")])
+    rows = workspace.fetchall(
+        "t", "read",
+        "SELECT source_sheet, source_row, column_name, value, reason, row_imported FROM quarantine ORDER BY source_row, reason",
+    )
+    assert rows == [
+        ("第一天", 5, "邮箱", "bad.email", "invalid email address", True),
+        ("第一天", 6, None, None, "no usable identifier (email, mobile phone, WeChat id or CRM id)", False),
+        ("第一天", 6, "扫码时间", "下周一", "unparseable date/time (use e.g. 2026-09-16 14:05)", False),
+        ("第一天", 8, "手机", "12345", "invalid phone number (fewer than 7 digits, or letters)", True),
+    ]
+    kept = workspace.scalar("t", "read", "SELECT row_data FROM quarantine WHERE source_row = 6 AND column_name IS NULL")
+    assert json.loads(kept) == {
+        "姓名": "王伟", "公司名称": "某公司", "职位": "工程师", "手机": None, "邮箱": None, "城市": "北京",
+        "扫码时间": "下周一", "展位号": "A3",
+    }
+
+
+def test_dry_run_writes_nothing(workspace, tmp_path):
+    before = table_counts(workspace)
+    summary = import_paths(workspace, [expo_workbook(tmp_path / "expo.xlsx")], dry_run=True)
+    sheet = summary.files[0].sheets[0]
+    assert summary.files[0].status == "dry-run"
+    assert sheet.header_row == 3
+    assert sheet.mapping["扫码时间"] == "checkin_time"
+    assert sheet.attributes == ["展位号"]
+    assert sheet.preview[0][:2] == ["张三", "华为技术有限公司"]
+    assert table_counts(workspace) == before
+
+
+# -- recipes ---------------------------------------------------------------------
+
+
+def test_recipe_maps_columns_sets_channel_campaign_and_fixed_values(workspace, tmp_path):
+    path = tmp_path / "partner_list.csv"
+    path.write_text("联系人手机(必填),Org,Remark\n13800000000,X公司,vip\n", encoding="utf-8")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        "sources:\n"
+        "  - name: partner\n"
+        "    match: 'partner_*.csv'\n"
+        "    channel: event\n"
+        "    event_type: event_checkin\n"
+        "    campaign: 合作伙伴沙龙\n"
+        "    columns: {Org: company, Remark: ignore}\n"
+        "    values: {city: 杭州}\n",
+        encoding="utf-8",
+    )
+    summary = import_paths(workspace, [path], recipe_path=recipe)
+    assert summary.files[0].channel == "event"
+    assert records(workspace, "phone, company, city, attributes") == [("13800000000", "X公司", "杭州", None)]
+    assert workspace.fetchall("t", "read", "SELECT event_type, campaign FROM event") == [("event_checkin", "合作伙伴沙龙")]
+
+
+def test_invalid_recipe_lists_every_problem(workspace, tmp_path):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        "sources:\n  - match: '*.csv'\n    channel: fair\n    columns: {Org: companyname}\n", encoding="utf-8"
+    )
+    with pytest.raises(RecipeError) as info:
+        import_paths(workspace, [form_csv(tmp_path / "f.csv")], recipe_path=recipe)
+    problems = info.value.problems
+    assert problems[0].startswith("line 3: sources[0].channel: Value error, unknown channel 'fair'")
+    assert problems[1].startswith("line 4: sources[0].columns: Value error, unknown field(s) companyname")
+    assert workspace.scalar("t", "count", "SELECT count(*) FROM source_record") == 0
+
+
+# -- header mapping --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "header, field",
+    [
+        ("姓名", "name"), ("真实姓名", "name"), ("Contact Name", "name"), ("手机号码(必填)", "phone"),
+        ("E-mail", "email"), ("Account Name", "company"), ("单位", "company"), ("微信UnionID", "wechat_unionid"),
+        ("OpenID", "wechat_openid"), ("观看时长(分钟)", "watch_minutes"), ("是否观看回放", "replay_watched"),
+        ("utm_source", "utm_source"), ("CRM ID", "crm_id"), ("负责人", "crm_owner"), ("Stage", "crm_stage"),
+        ("是否同意接收营销信息", "consent"), ("首次进入时间", "first_entered_at"), ("展位号", None),
+    ],
+)
+def test_header_names(header, field):
+    assert field_for_header(header) == field
+
+
+def test_nickname_never_takes_the_name_field():
+    assert map_headers(["昵称", "真实姓名", "手机"]) == {0: "nickname", 1: "name", 2: "phone"}
+    assert map_headers(["昵称", "手机"]) == {0: "nickname", 1: "phone"}
+
+
+@pytest.mark.parametrize(
+    "fields, name, channel",
+    [
+        ({"phone", "watch_minutes"}, "x.xlsx", "webinar"),
+        ({"email", "event_action"}, "x.csv", "engagement"),
+        ({"crm_id", "phone"}, "x.csv", "crm"),
+        ({"phone", "checkin_time"}, "x.xlsx", "event"),
+        ({"phone", "form_name"}, "x.csv", "web_form"),
+        ({"phone"}, "2026展会名单.xlsx", "event"),
+        ({"phone"}, "contacts.csv", "list"),
+    ],
+)
+def test_channel_inference(fields, name, channel):
+    assert infer_channel(fields, name) == channel
+
+
+# -- the sample data ---------------------------------------------------------------------
+
+
+def test_sample_data_imports_cleanly(workspace):
+    from conftest import SAMPLE_DATA
+
+    summary = import_paths(workspace, [SAMPLE_DATA])
+    assert summary.exit_code == 0
+    by_file = {f.file: (f.channel, sum(s.records for s in f.sheets), sum(s.events for s in f.sheets)) for f in summary.files}
+    assert by_file == {
+        "2026上海工博会_展会名单.xlsx": ("event", 100, 100),
+        "2026深圳高交会_签到表.xlsx": ("event", 78, 78),
+        "crm_contacts_export.csv": ("crm", 58, 58),
+        "email_engagement_log.csv": ("engagement", 600, 600),
+        "webinar_数字化转型.csv": ("webinar", 75, 126),
+        "官网表单导出_2026Q3.csv": ("web_form", 172, 172),
+        "直播_智能制造研讨会.xlsx": ("webinar", 98, 176),
+    }
+    assert workspace.fetchall("t", "read", "SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY reason") == [
+        ("invalid email address", 1),
+        ("no usable identifier (email, mobile phone, WeChat id or CRM id)", 1),
+        ("unparseable date/time (use e.g. 2026-09-16 14:05)", 1),
+    ]
+
+
+def test_every_truth_row_is_a_record_or_in_quarantine(workspace):
+    import csv
+
+    from conftest import REPO, SAMPLE_DATA
+
+    import_paths(workspace, [SAMPLE_DATA])
+    with open(REPO / "tests" / "data" / "sample_truth.csv", encoding="utf-8") as handle:
+        truth = {(r["source_file"], r["source_sheet"], int(r["source_row"])) for r in csv.DictReader(handle)}
+    imported = set(workspace.fetchall("t", "read", "SELECT source_file, source_sheet, source_row FROM source_record"))
+    quarantined = set(workspace.fetchall("t", "read", "SELECT source_file, source_sheet, source_row FROM quarantine WHERE NOT row_imported"))
+    assert imported | quarantined == truth
+    assert not imported & quarantined
