@@ -133,8 +133,8 @@ def _minutes_sql(raw: str) -> str:
         ELSE try_cast(regexp_extract({raw}, '[0-9]+(\\.[0-9]+)?') AS DOUBLE) END"""
 
 
-def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str) -> tuple[str, dict]:
-    """CREATE the staging table: cleaned fields, problem flags, attributes and the row as JSON."""
+def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str, record_base: int) -> tuple[str, dict]:
+    """CREATE the staging table: cleaned fields, problem flags, attributes, record ids for rows with an identifier."""
     params = Params()
     cols: list[str] = ["_row"]
     for name in RECORD_TEXT_FIELDS:
@@ -144,14 +144,14 @@ def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str) -> tuple
     cols.append(
         f"CASE WHEN regexp_full_match({email}, '[^@\\s]+@[^@\\s]+\\.[^@\\s.]+') THEN {email} END AS email"
     )
-    phone = _phone_digits_sql(_raw(plan, params, "phone"))
-    cols.append(f"{phone} AS phone_raw")
+    # phone_raw / landline_raw are lateral aliases, reused below without recomputing
+    cols.append(f"{_phone_digits_sql(_raw(plan, params, 'phone'))} AS phone_raw")
     cols.append(
-        f"CASE WHEN length(regexp_replace({phone}, '[^0-9]', '', 'g')) >= 7 "
-        f"AND NOT regexp_matches({phone}, '[A-Za-z]') THEN {phone} END AS phone"
+        "CASE WHEN length(regexp_replace(phone_raw, '[^0-9]', '', 'g')) >= 7 "
+        "AND NOT regexp_matches(phone_raw, '[A-Za-z]') THEN phone_raw END AS phone"
     )
-    landline = _phone_digits_sql(_raw(plan, params, "landline"))
-    cols.append(f"CASE WHEN length(regexp_replace({landline}, '[^0-9]', '', 'g')) >= 7 THEN {landline} END AS landline")
+    cols.append(f"{_phone_digits_sql(_raw(plan, params, 'landline'))} AS landline_raw")
+    cols.append("CASE WHEN length(regexp_replace(landline_raw, '[^0-9]', '', 'g')) >= 7 THEN landline_raw END AS landline")
     for name in TIME_FIELDS:
         raw = _raw(plan, params, name)
         cols.append(f"{raw} AS {name}_raw")
@@ -173,23 +173,15 @@ def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str) -> tuple
         if i not in plan.mapping and i not in plan.ignored
     ]
     cols.append(f"json_object({', '.join(attribute_pairs)}) AS attributes" if attribute_pairs else "CAST(NULL AS JSON) AS attributes")
-    row_pairs = [f"{params.add(plan.headers[i])}, c{i}" for i in range(len(plan.headers))]
-    cols.append(f"json_object({', '.join(row_pairs)}) AS row_data")
-    sql = f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT {', '.join(cols)} FROM {source}"
-    return sql, params.values
-
-
-def identify_sql(stage: str, target: str) -> str:
-    """Mark rows with a usable identifier and number them as records (record_id filled later)."""
     has_id = " OR ".join(f"{f} IS NOT NULL" for f in IDENTIFIER_FIELDS)
-    return f"""CREATE OR REPLACE TEMP TABLE {target} AS
-        SELECT *, ({has_id}) AS has_identifier,
-               COALESCE(submit_time, registered_at, checkin_time, event_time, first_entered_at, updated_at) AS record_time,
-               CASE WHEN ({has_id}) THEN
-                   ? + sum(CASE WHEN {has_id} THEN 1 ELSE 0 END)
-                       OVER (ORDER BY _row ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-               END AS record_id
-        FROM {stage}"""
+    cols.append(f"({has_id}) AS has_identifier")
+    cols.append("COALESCE(" + ", ".join(TIME_FIELDS) + ") AS record_time")
+    # ids follow row order; lateral aliases (email, phone …) are resolved by DuckDB within the SELECT
+    sql = f"""CREATE OR REPLACE TEMP TABLE {target} AS
+        SELECT *, CASE WHEN has_identifier THEN {params.add(record_base)} + sum(CAST(has_identifier AS INTEGER))
+                       OVER (ORDER BY _row ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) END AS record_id
+        FROM (SELECT {', '.join(cols)} FROM {source})"""
+    return sql, params.values
 
 
 def insert_records_sql(stage: str) -> str:
@@ -263,18 +255,26 @@ def used_params(sql: str, values: dict) -> dict:
     return {k: v for k, v in values.items() if k in names}
 
 
-def quarantine_sql(stage: str, checks: list[tuple[str, str | None, str, str]]) -> tuple[str, list]:
-    """INSERT quarantine rows. Each check is (condition SQL, header or None, value SQL, reason);
-    returns the statement and its positional parameters (batch, file, sheet first)."""
-    parts, params = [], []
+def quarantine_sql(stage: str, raw: str, headers: list[str], checks: list[tuple[str, str | None, str, str]],
+                   fixed: dict) -> tuple[str, dict]:
+    """INSERT quarantine rows. Each check is (condition SQL, header or None, value SQL, reason).
+
+    The whole row is kept as JSON (header → cell), read back from the raw sheet only for rows in quarantine.
+    ``fixed`` holds $batch_id, $source_file and $source_sheet.
+    """
+    params = Params()
+    parts = []
     for condition, header, value, reason in checks:
         parts.append(
-            f"SELECT _row, CAST(? AS VARCHAR) AS column_name, {value} AS value, ? AS reason, "
-            f"has_identifier AS row_imported, row_data FROM {stage} WHERE {condition}"
+            f"SELECT _row, CAST({params.add(header)} AS VARCHAR) AS column_name, {value} AS value, "
+            f"{params.add(reason)} AS reason, has_identifier AS row_imported FROM {stage} WHERE {condition}"
         )
-        params += [header, reason]
+    row_pairs = ", ".join(f"{params.add(h)}, s.c{i}" for i, h in enumerate(headers))
+    values = dict(params.values)
+    values.update(fixed)
     sql = f"""INSERT INTO quarantine (batch_id, source_file, source_sheet, source_row, column_name, value, reason,
             row_imported, row_data)
-        SELECT ?, ?, ?, _row, column_name, value, reason, row_imported, row_data
-        FROM ({' UNION ALL '.join(parts)}) AS q"""
-    return sql, params
+        SELECT $batch_id, $source_file, $source_sheet, q._row, q.column_name, q.value, q.reason, q.row_imported,
+               json_object({row_pairs})
+        FROM ({' UNION ALL '.join(parts)}) AS q JOIN {raw} AS s ON s._row = q._row"""
+    return sql, values

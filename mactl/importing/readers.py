@@ -330,7 +330,7 @@ def _csv_loader(path: Path, encoding: str, delimiter: str, skip: int, width: int
 
 def _as_utf8(path: Path, encoding: str) -> tuple[Path, str | None]:
     """DuckDB reads UTF-8; other encodings are transcoded to a temporary file in chunks."""
-    if encoding in ("utf-8",):
+    if encoding in ("utf-8", "utf-8-sig"):  # a BOM sits on the header line, which is skipped
         return path, None
     handle, temp = tempfile.mkstemp(suffix=".csv", prefix="mactl-")
     try:

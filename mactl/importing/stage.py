@@ -17,7 +17,7 @@ from mactl.workspace import Workspace, utc_now
 
 STAGE = "import"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
-_SHEET, _STAGED, _IDS = "_mactl_import_sheet", "_mactl_import_stage", "_mactl_import_ids"
+_SHEET, _IDS = "_mactl_import_sheet", "_mactl_import_stage"
 
 
 @dataclass
@@ -311,10 +311,9 @@ def _sheet_result(sheet: SheetTable, plan: loading.SheetPlan, channel: str, prev
 def _load_sheet(ws, sheet, plan, rule, result: FileResult, out: SheetResult, options: _Options, imported_at) -> None:
     timezone = (rule.timezone if rule and rule.timezone else None) or options.timezone
     out.rows = sheet.load(ws, _SHEET)
-    sql, params = loading.stage_sql(plan, _SHEET, _STAGED, timezone)
+    record_base = int(ws.get_setting("next_id.record", "0") or 0)
+    sql, params = loading.stage_sql(plan, _SHEET, _IDS, timezone, record_base)
     ws.sql(STAGE, "clean values", sql, params)
-    record_base = int(ws.scalar(STAGE, "next record id", "SELECT COALESCE(CAST(value AS BIGINT), 0) FROM mactl_setting WHERE key = 'next_id.record'") or 0)
-    ws.sql(STAGE, "number records", loading.identify_sql(_STAGED, _IDS), [record_base])
     out.records = int(ws.scalar(STAGE, "count records", f"SELECT count(*) FROM {_IDS} WHERE has_identifier"))
     _next_id(ws, "record", out.records)
     ws.sql(STAGE, "insert records", loading.insert_records_sql(_IDS),
@@ -333,13 +332,16 @@ def _load_sheet(ws, sheet, plan, rule, result: FileResult, out: SheetResult, opt
     if plan.column("event_action") and result.channel == "engagement" and not (rule and rule.event_type):
         checks.append(("event_action IS NOT NULL AND action_type IS NULL", plan.header_of("event_action"), "event_action",
                        "unknown action (not open, click, bounce, unsubscribe, page view, download or read): no event recorded"))
-    sql, params = loading.quarantine_sql(_IDS, checks)
+    sql, params = loading.quarantine_sql(
+        _IDS, _SHEET, sheet.headers, checks,
+        {"batch_id": result.batch_id, "source_file": result.file, "source_sheet": sheet.sheet},
+    )
     before = int(ws.scalar(STAGE, "count quarantine", "SELECT count(*) FROM quarantine WHERE batch_id = ?", [result.batch_id]))
-    ws.sql(STAGE, "quarantine rows", sql, [result.batch_id, result.file, sheet.sheet, *params])
+    ws.sql(STAGE, "quarantine rows", sql, params)
     after = int(ws.scalar(STAGE, "count quarantine", "SELECT count(*) FROM quarantine WHERE batch_id = ?", [result.batch_id]))
     out.problems = after - before
     out.quarantined_rows = int(ws.scalar(STAGE, "count unidentified", f"SELECT count(*) FROM {_IDS} WHERE NOT has_identifier"))
-    for table in (_SHEET, _STAGED, _IDS):
+    for table in (_SHEET, _IDS):
         ws.sql(STAGE, "drop temp", f"DROP TABLE IF EXISTS {table}")
 
 
