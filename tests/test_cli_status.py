@@ -35,3 +35,17 @@ def test_every_command_has_help(cli):
         assert (command.help or "").strip(), f"mactl {' '.join(path)} has no help text"
         result = cli(*path, "--help")
         assert result.exit_code == 0, path
+
+
+def test_status_counts_and_last_imports_in_local_time(cli, tmp_path):
+    from importing_files import form_csv
+
+    form_csv(tmp_path / "form.csv")
+    cli("import", tmp_path / "form.csv")
+    info = json.loads(cli("status", "--json").stdout)
+    assert info["counts"] == {
+        "import batches": 1, "source records": 2, "events": 2, "quarantined rows": 0, "people": 0, "scored people": 0,
+    }
+    batch = info["last_imports"][0]
+    assert (batch["batch_id"], batch["source_file"], batch["channel"], batch["records"]) == (1, "form.csv", "web_form", 2)
+    assert batch["imported_at"].endswith(" Asia/Shanghai")
