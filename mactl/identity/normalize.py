@@ -1,0 +1,418 @@
+"""Normalising contact fields so that records of one person can meet.
+
+Per-value functions (``normalize_name`` …) hold the rules and are tested case by
+case. :func:`normalize_records` applies them in bulk: emails and mainland
+mobiles in SQL, and the rest (names, companies, other phones) over DISTINCT
+values only, through OpenCC, pypinyin and phonenumbers, joined back in SQL.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import pandas as pd
+
+from mactl.progress import Progress, report
+from mactl.workspace import Workspace
+
+STAGE = "identity"
+
+ROLE_LOCAL_PARTS = (
+    "info", "sales", "hr", "marketing", "market", "admin", "service", "services", "support", "contact", "office",
+    "noreply", "no-reply", "bd", "pr", "media", "hello", "team", "job", "jobs", "career", "careers", "webmaster",
+    "postmaster", "enquiry", "enquiries", "inquiry", "business", "purchase", "procurement", "finance", "kefu", "cs",
+)
+FREEMAIL_DOMAINS = (
+    "qq.com", "163.com", "126.com", "yeah.net", "sina.com", "sina.cn", "sohu.com", "foxmail.com", "139.com",
+    "aliyun.com", "21cn.com", "tom.com", "vip.qq.com", "vip.163.com", "gmail.com", "hotmail.com", "outlook.com",
+    "live.com", "msn.com", "yahoo.com", "icloud.com", "me.com", "proton.me", "protonmail.com",
+)
+COMPOUND_SURNAMES = (
+    "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "夏侯", "轩辕", "令狐", "宇文",
+    "司徒", "南宫", "西门", "独孤", "端木", "申屠",
+)
+# honorifics after a surname: (text, gender hint)
+HONORIFICS = (
+    ("先生", "m"), ("女士", "f"), ("小姐", "f"), ("太太", "f"), ("总经理", None), ("经理", None), ("总监", None),
+    ("老师", None), ("总", None), ("博士", None), ("教授", None), ("主任", None), ("工", None), ("老板", None),
+)
+LATIN_HONORIFICS = {"mr": "m", "mister": "m", "ms": "f", "mrs": "f", "miss": "f", "dr": None, "prof": None}
+NON_NAMES = {"", "-", "--", "无", "暂无", "未知", "匿名", "test", "测试", "na", "n/a", "null", "none", "x", "xx", "xxx", "."}
+PROVINCES_AND_CITIES = (
+    "北京", "上海", "天津", "重庆", "深圳", "广州", "苏州", "杭州", "南京", "成都", "武汉", "西安", "宁波", "青岛", "厦门",
+    "无锡", "佛山", "东莞", "合肥", "郑州", "长沙", "济南", "沈阳", "大连", "福州", "昆明", "珠海", "常州", "温州",
+    "广东", "江苏", "浙江", "山东", "河南", "河北", "湖北", "湖南", "四川", "福建", "安徽", "辽宁", "陕西", "江西",
+    "广西", "云南", "贵州", "山西", "吉林", "黑龙江", "内蒙古", "新疆", "甘肃", "海南", "宁夏", "青海", "西藏", "香港",
+)
+CJK_LEGAL_SUFFIXES = (
+    "集团股份有限公司", "股份有限公司", "有限责任公司", "集团有限公司", "有限公司", "分公司", "总公司", "公司", "集团", "厂",
+)
+LATIN_LEGAL_SUFFIXES = (
+    "co., ltd.", "co.,ltd.", "co., ltd", "co.,ltd", "co ltd", "company limited", "pte. ltd.", "pte ltd", "pvt. ltd.",
+    "limited", "ltd.", "ltd", "inc.", "inc", "incorporated", "corporation", "corp.", "corp", "company", "co.", "co",
+    "gmbh", "ag", "llc", "l.l.c.", "plc", "s.a.", "sa", "s.r.l.", "bv", "b.v.", "oy", "ab", "kk", "k.k.",
+)
+GENERIC_CJK_WORDS = (
+    "科技发展", "科技", "技术", "信息", "网络", "电子", "软件", "智能", "实业", "贸易", "控股", "机械", "化工", "新能源",
+    "工业", "制造", "发展", "咨询", "服务", "国际", "中国", "医疗", "设备", "自动化", "系统", "数据", "材料", "能源",
+)
+GENERIC_LATIN_WORDS = (
+    "technologies", "technology", "tech", "software", "systems", "system", "group", "holdings", "holding",
+    "international", "industries", "industrial", "electronics", "solutions", "china", "global", "services",
+)
+
+
+@dataclass(frozen=True)
+class EmailNorm:
+    email: str | None
+    email_valid: bool | None
+    email_domain: str | None
+    email_is_role: bool | None
+    email_is_freemail: bool | None
+
+
+@dataclass(frozen=True)
+class PhoneNorm:
+    phone: str | None
+    phone_valid: bool | None
+    phone_kind: str | None
+    landline: str | None
+
+
+@dataclass(frozen=True)
+class NameNorm:
+    name: str | None
+    name_script: str | None
+    surname: str | None
+    given_name: str | None
+    surname_only: bool | None
+    honorific: str | None
+    gender_hint: str | None
+    name_pinyin: str | None
+
+
+@dataclass(frozen=True)
+class CompanyNorm:
+    company: str | None
+    company_key: str | None
+    company_pinyin: str | None
+    company_region: str | None
+
+
+_EMAIL = re.compile(r"^[a-z0-9._%+\-']+@[a-z0-9.\-]+\.[a-z]{2,}$")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_LATIN = re.compile(r"[a-z]", re.IGNORECASE)
+
+
+def normalize_email(text: str | None) -> EmailNorm:
+    if text is None or not str(text).strip():
+        return EmailNorm(None, None, None, None, None)
+    email = unicodedata.normalize("NFKC", str(text)).strip().lower().replace(" ", "")
+    if not _EMAIL.match(email):
+        return EmailNorm(None, False, None, None, None)
+    local, domain = email.split("@", 1)
+    return EmailNorm(email, True, domain, local in ROLE_LOCAL_PARTS, domain in FREEMAIL_DOMAINS)
+
+
+def normalize_phone(text: str | None, region: str = "CN") -> PhoneNorm:
+    """E.164; a landline (a switchboard is shared by colleagues) goes to ``landline``, never ``phone``."""
+    if text is None or not str(text).strip():
+        return PhoneNorm(None, None, None, None)
+    import phonenumbers
+    from phonenumbers import PhoneNumberType
+
+    raw = _excel_number_text(unicodedata.normalize("NFKC", str(text)).strip())
+    digits = re.sub(r"\D", "", raw)
+    foreign = re.match(r"^[(（]?(\+|00)", raw) and not re.match(r"^[(（]?(\+|00)\s*86", raw)
+    if not foreign and not _LATIN.search(raw) and re.fullmatch(r"(0086|86)?1[3-9]\d{9}", digits):
+        return PhoneNorm("+86" + digits[-11:], True, "mobile", None)
+    try:
+        number = phonenumbers.parse(raw.replace("(+86)", "+86 ").replace("（+86）", "+86 "), region)
+    except phonenumbers.NumberParseException:
+        return PhoneNorm(None, False, None, None)
+    if not phonenumbers.is_valid_number(number):
+        return PhoneNorm(None, False, None, None)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    kind = phonenumbers.number_type(number)
+    if kind == PhoneNumberType.MOBILE:
+        return PhoneNorm(e164, True, "mobile", None)
+    if kind == PhoneNumberType.FIXED_LINE:
+        return PhoneNorm(None, True, "landline", e164)
+    return PhoneNorm(e164, True, "other", None)  # e.g. US numbers, which may be mobile or fixed
+
+
+def _excel_number_text(raw: str) -> str:
+    if re.fullmatch(r"\d(\.\d+)?[eE]\+?\d+", raw):
+        return str(int(float(raw)))
+    if re.fullmatch(r"\d+\.0+", raw):
+        return raw.split(".")[0]
+    return raw
+
+
+@lru_cache(maxsize=1)
+def _opencc():
+    import atexit
+
+    import opencc
+
+    atexit.register(_opencc.cache_clear)  # release before shutdown (nanobind reports leaks otherwise)
+    return opencc.OpenCC("t2s")
+
+
+def _simplified(text: str) -> str:
+    return _opencc().convert(text) if _CJK.search(text) else text
+
+
+def _pinyin(text: str) -> str:
+    from pypinyin import lazy_pinyin
+
+    return "".join(lazy_pinyin(text)).lower().replace("ü", "v")
+
+
+@lru_cache(maxsize=1)
+def _pinyin_surnames() -> frozenset[str]:
+    common = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+    return frozenset(_pinyin(ch) for ch in common) | frozenset(_pinyin(s) for s in COMPOUND_SURNAMES)
+
+
+def normalize_name(text: str | None) -> NameNorm:
+    empty = NameNorm(None, None, None, None, None, None, None, None)
+    if text is None:
+        return empty
+    raw = unicodedata.normalize("NFKC", str(text)).strip()
+    if raw.lower() in NON_NAMES:
+        return empty
+    if _CJK.search(raw) and not _LATIN.search(raw):
+        return _cjk_name(_simplified(re.sub(r"[\s·•.]+", "", raw)))
+    return _latin_name(raw)
+
+
+def _cjk_name(name: str) -> NameNorm:
+    honorific, gender = None, None
+    for word, hint in HONORIFICS:
+        if name.endswith(word) and len(name) > len(word):
+            honorific, gender = word, hint
+            name = name[: -len(word)]
+            break
+    surname = next((s for s in COMPOUND_SURNAMES if name.startswith(s)), name[:1])
+    given = name[len(surname):] or None
+    surname_only = given is None
+    tokens = sorted(t for t in (_pinyin(surname), _pinyin(given) if given else None) if t)
+    return NameNorm(
+        name=name, name_script="cjk", surname=surname, given_name=given, surname_only=surname_only,
+        honorific=honorific, gender_hint=gender, name_pinyin=" ".join(tokens),
+    )
+
+
+def _latin_name(raw: str) -> NameNorm:
+    text = raw.lower()
+    honorific, gender = None, None
+    match = re.match(r"^(mr|mrs|ms|miss|mister|dr|prof)\.?\s+", text)
+    if match:
+        honorific, gender = match.group(1), LATIN_HONORIFICS[match.group(1)]
+        text = text[match.end():]
+    script = "mixed" if _CJK.search(text) else "latin"
+    if "," in text:  # "Last, First" is certain about the surname
+        last, _, first = text.partition(",")
+        surname = re.sub(r"[^\w\-']+", " ", last).strip()
+        given = re.sub(r"[^\w\-']+", " ", first).strip() or None
+    else:
+        tokens = [t for t in re.split(r"[^\w\-']+", text) if t]
+        if not tokens:
+            return NameNorm(None, None, None, None, None, None, None, None)
+        if len(tokens) == 1:
+            surname, given = tokens[0], None
+        elif len(tokens) == 2 and _is_chinese_order(raw, tokens):
+            surname, given = tokens[0], tokens[1]
+        else:
+            surname, given = tokens[-1], " ".join(tokens[:-1])
+    name = f"{given} {surname}" if given else surname
+    key_tokens = sorted(t for t in name.replace("-", "").split() if t)
+    return NameNorm(
+        name=name, name_script=script, surname=surname, given_name=given, surname_only=given is None and honorific is not None,
+        honorific=honorific, gender_hint=gender, name_pinyin=" ".join(key_tokens),
+    )
+
+
+def _is_chinese_order(raw: str, tokens: list[str]) -> bool:
+    """'Zhang Wei' (surname first) vs 'Wei Zhang' / 'John Smith': an all-caps first token, or a pinyin surname first."""
+    first_raw = raw.strip().split()[0].rstrip(".,") if raw.strip() else ""
+    if len(first_raw) > 1 and first_raw.isalpha() and first_raw.isupper():
+        return True
+    surnames = _pinyin_surnames()
+    return tokens[0] in surnames and tokens[1] not in surnames
+
+
+def normalize_company(text: str | None) -> CompanyNorm:
+    if text is None or not str(text).strip():
+        return CompanyNorm(None, None, None, None)
+    name = _simplified(unicodedata.normalize("NFKC", str(text)).strip().lower())
+    if name in NON_NAMES:
+        return CompanyNorm(None, None, None, None)
+    region = None
+    bracket = re.search(r"[(（]([^()（）]+)[)）]", name)
+    if bracket and bracket.group(1).strip() in PROVINCES_AND_CITIES + tuple(p + "市" for p in PROVINCES_AND_CITIES):
+        region = bracket.group(1).strip().rstrip("市")
+        name = (name[: bracket.start()] + name[bracket.end():]).strip()
+    if _CJK.search(name):
+        name = re.sub(r"\s+", "", name)
+        name = _strip_suffixes(name, CJK_LEGAL_SUFFIXES)
+        for place in sorted(PROVINCES_AND_CITIES, key=len, reverse=True):
+            for prefix in (place + "市", place + "省", place):
+                if name.startswith(prefix) and len(name) - len(prefix) >= 2:
+                    region = region or place
+                    name = name[len(prefix):]
+                    break
+            else:
+                continue
+            break
+        key = _strip_generic(name, GENERIC_CJK_WORDS, min_left=2)
+        return CompanyNorm(name, key, _pinyin(key), region)
+    name = re.sub(r"\s+", " ", name.replace("&", " and ")).strip(" ,.")
+    name = _strip_suffixes(name, LATIN_LEGAL_SUFFIXES, separator=True)
+    name = re.sub(r"[^\w\s\-]", " ", name)
+    name = re.sub(r"\s+", " ", name).strip()
+    words = name.split()
+    while len(words) > 1 and words[-1] in GENERIC_LATIN_WORDS:
+        words.pop()
+    key = " ".join(words)
+    return CompanyNorm(name or None, key or None, key.replace(" ", "") or None, region)
+
+
+def _strip_suffixes(name: str, suffixes: tuple[str, ...], separator: bool = False) -> str:
+    changed = True
+    while changed:
+        changed = False
+        for suffix in sorted(suffixes, key=len, reverse=True):
+            if name.endswith(suffix) and len(name) > len(suffix):
+                head = name[: -len(suffix)]
+                if separator and head and head[-1] not in " ,.":
+                    continue
+                name = head.rstrip(" ,.")
+                changed = True
+                break
+    return name
+
+
+def _strip_generic(name: str, words: tuple[str, ...], min_left: int) -> str:
+    changed = True
+    while changed:
+        changed = False
+        for word in words:
+            if name.endswith(word) and len(name) - len(word) >= min_left:
+                name = name[: -len(word)]
+                changed = True
+                break
+    return name
+
+
+# -- bulk -----------------------------------------------------------------------
+
+_NORM_COLUMNS = (
+    "record_id", "email", "email_valid", "email_domain", "email_is_role", "email_is_freemail", "phone", "phone_valid",
+    "phone_kind", "landline", "name", "name_script", "surname", "given_name", "surname_only", "honorific",
+    "gender_hint", "name_pinyin", "company", "company_key", "company_pinyin", "company_region", "wechat_unionid",
+    "wechat_openid", "crm_id",
+)
+
+
+def _email_sql() -> str:
+    return """
+        lower(replace(trim(s.email), ' ', '')) AS e,
+        CASE WHEN s.email IS NULL THEN NULL
+             ELSE regexp_full_match(lower(replace(trim(s.email), ' ', '')), '[a-z0-9._%+\\-'']+@[a-z0-9.\\-]+\\.[a-z]{2,}') END AS e_ok"""
+
+
+def _mobile_sql(column: str) -> str:
+    """Mainland mobiles in SQL (the bulk of the data): digits, optional 86/0086, 1[3-9] + 9 digits."""
+    digits = f"regexp_replace({column}, '[^0-9]', '', 'g')"
+    return f"""CASE WHEN regexp_full_match({digits}, '(0086|86)?1[3-9][0-9]{{9}}')
+                     AND NOT regexp_matches({column}, '[A-Za-z]')
+                     AND (NOT regexp_matches({column}, '^[ ]*[(（]?([+]|00)') OR regexp_matches({column}, '^[ ]*[(（]?([+]|00)[ ]*86'))
+                THEN '+86' || right({digits}, 11) END"""
+
+
+def normalize_records(ws: Workspace, *, region: str = "CN", progress: Progress | None = None) -> int:
+    """Fill record_norm for source records that have no row yet; returns how many were normalised."""
+    ws.sql(STAGE, "forget removed records",
+           "DELETE FROM record_norm WHERE record_id NOT IN (SELECT record_id FROM source_record)")
+    ws.sql(STAGE, "pick new records", """
+        CREATE OR REPLACE TEMP TABLE _norm_new AS
+        SELECT s.record_id, s.name, s.phone, s.landline, s.company,
+               NULLIF(trim(s.wechat_unionid), '') AS wechat_unionid, NULLIF(trim(s.wechat_openid), '') AS wechat_openid,
+               NULLIF(regexp_replace(trim(s.crm_id), '\\.0+$', ''), '') AS crm_id, """ + _email_sql() + """
+        FROM source_record s ANTI JOIN record_norm n ON n.record_id = s.record_id""")
+    count = int(ws.scalar(STAGE, "count new records", "SELECT count(*) FROM _norm_new"))
+    if count == 0:
+        ws.sql(STAGE, "drop temp", "DROP TABLE _norm_new")
+        return 0
+    report(progress, "normalising", 0, 4)
+    # phones: mainland mobiles in SQL; everything else (landlines, foreign numbers) through phonenumbers
+    ws.sql(STAGE, "mobiles", f"""
+        CREATE OR REPLACE TEMP TABLE _norm_phone_fast AS
+        SELECT DISTINCT phone AS raw, {_mobile_sql('phone')} AS e164 FROM _norm_new WHERE phone IS NOT NULL""")
+    slow = [r[0] for r in ws.fetchall(STAGE, "other phones", """
+        SELECT raw FROM _norm_phone_fast WHERE e164 IS NULL
+        UNION SELECT DISTINCT landline FROM _norm_new WHERE landline IS NOT NULL""")]
+    phones = pd.DataFrame([(raw, *asdict(normalize_phone(raw, region)).values()) for raw in slow],
+                          columns=["raw", "phone", "phone_valid", "phone_kind", "landline"]).astype(object)
+    report(progress, "normalising", 1, 4)
+    names = [r[0] for r in ws.fetchall(STAGE, "distinct names", "SELECT DISTINCT name FROM _norm_new WHERE name IS NOT NULL")]
+    name_frame = pd.DataFrame([(raw, *asdict(normalize_name(raw)).values()) for raw in names],
+                              columns=["raw", *NameNorm.__dataclass_fields__]).astype(object)
+    report(progress, "normalising", 2, 4)
+    companies = [r[0] for r in ws.fetchall(STAGE, "distinct companies", "SELECT DISTINCT company FROM _norm_new WHERE company IS NOT NULL")]
+    company_frame = pd.DataFrame([(raw, *asdict(normalize_company(raw)).values()) for raw in companies],
+                                 columns=["raw", *CompanyNorm.__dataclass_fields__]).astype(object)
+    report(progress, "normalising", 3, 4)
+    _load_frame(ws, "_norm_phones", phones)
+    _load_frame(ws, "_norm_names", name_frame)
+    _load_frame(ws, "_norm_companies", company_frame)
+    ws.sql(STAGE, "write record_norm", insert_norm_sql(), [list(ROLE_LOCAL_PARTS), list(FREEMAIL_DOMAINS)])
+    for table in ("_norm_new", "_norm_phone_fast", "_norm_phones", "_norm_names", "_norm_companies"):
+        ws.sql(STAGE, "drop temp", f"DROP TABLE IF EXISTS {table}")
+    report(progress, "normalising", 4, 4)
+    return count
+
+
+_BOOLEAN_COLUMNS = {"phone_valid", "surname_only"}
+
+
+def _load_frame(ws: Workspace, table: str, frame: pd.DataFrame) -> None:
+    """Per-value results into a temp table with explicit types (an empty frame has none to infer)."""
+    casts = ", ".join(
+        f"CAST({c} AS {'BOOLEAN' if c in _BOOLEAN_COLUMNS else 'VARCHAR'}) AS {c}" for c in frame.columns
+    )
+    ws.con.register("_mactl_frame", frame)
+    try:
+        ws.sql(STAGE, f"load {table}", f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {casts} FROM _mactl_frame")
+    finally:
+        ws.con.unregister("_mactl_frame")
+
+
+def insert_norm_sql() -> str:
+    """Join the per-value results back to the new records. Parameters: role local parts, free-mail domains."""
+    return f"""
+        INSERT INTO record_norm ({', '.join(_NORM_COLUMNS)})
+        SELECT r.record_id,
+               CASE WHEN r.e_ok THEN r.e END,
+               r.e_ok,
+               CASE WHEN r.e_ok THEN split_part(r.e, '@', 2) END,
+               CASE WHEN r.e_ok THEN list_contains(?, split_part(r.e, '@', 1)) END,
+               CASE WHEN r.e_ok THEN list_contains(?, split_part(r.e, '@', 2)) END,
+               COALESCE(f.e164, p.phone),
+               CASE WHEN r.phone IS NULL THEN NULL WHEN f.e164 IS NOT NULL THEN true ELSE COALESCE(p.phone_valid, false) END,
+               CASE WHEN f.e164 IS NOT NULL THEN 'mobile' ELSE p.phone_kind END,
+               COALESCE(l.landline, l.phone, p.landline),
+               n.name, n.name_script, n.surname, n.given_name, n.surname_only, n.honorific, n.gender_hint, n.name_pinyin,
+               c.company, c.company_key, c.company_pinyin, c.company_region,
+               r.wechat_unionid, r.wechat_openid, r.crm_id
+        FROM _norm_new r
+        LEFT JOIN _norm_phone_fast f ON f.raw = r.phone
+        LEFT JOIN _norm_phones p ON p.raw = r.phone AND f.e164 IS NULL
+        LEFT JOIN _norm_phones l ON l.raw = r.landline
+        LEFT JOIN _norm_names n ON n.raw = r.name
+        LEFT JOIN _norm_companies c ON c.raw = r.company"""
