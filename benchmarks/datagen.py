@@ -237,13 +237,14 @@ class Generator:
         email, c4 = self.email_variant(p)
         case = next((c for c in (c1, c4, c2, c3) if c != "plain"), "plain")
         values = {"name": name, "company": company, "phone": phone, "email": email}
-        if p.second_company:  # job change: new company and email, same mobile
+        # the person gives these on some occasions only, as people do
+        if p.second_company and self.rng.random() < 0.5:  # job change: new company and email, same mobile
             values.update(company=p.second_company, email=p.second_email, phone=p.mobile)
             case = "job_change"
-        if "switchboard" in p.extras:
+        if "switchboard" in p.extras and self.rng.random() < 0.5:
             values["phone"] = p.extras["switchboard"]
             case = "switchboard"
-        if "role_mailbox" in p.extras:
+        if "role_mailbox" in p.extras and self.rng.random() < 0.5:
             values["email"] = p.extras["role_mailbox"]
             case = "role_mailbox"
         if case == "plain" and (p.surname + p.given) in COMMON_NAMES:

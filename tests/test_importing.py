@@ -389,12 +389,12 @@ def test_sample_data_imports_cleanly(workspace):
     by_file = {f.file: (f.channel, sum(s.records for s in f.sheets), sum(s.events for s in f.sheets)) for f in summary.files}
     assert by_file == {
         "2026上海工博会_展会名单.xlsx": ("event", 100, 100),
-        "2026深圳高交会_签到表.xlsx": ("event", 78, 78),
-        "crm_contacts_export.csv": ("crm", 58, 58),
+        "2026深圳高交会_签到表.xlsx": ("event", 77, 77),
+        "crm_contacts_export.csv": ("crm", 55, 55),
         "email_engagement_log.csv": ("engagement", 600, 600),
-        "webinar_数字化转型.csv": ("webinar", 75, 126),
-        "官网表单导出_2026Q3.csv": ("web_form", 172, 172),
-        "直播_智能制造研讨会.xlsx": ("webinar", 98, 176),
+        "webinar_数字化转型.csv": ("webinar", 71, 127),
+        "官网表单导出_2026Q3.csv": ("web_form", 173, 173),
+        "直播_智能制造研讨会.xlsx": ("webinar", 89, 149),
     }
     assert workspace.fetchall("t", "read", "SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY reason") == [
         ("invalid email address", 1),

@@ -40,4 +40,49 @@ MIGRATIONS: list[Migration] = [
             )""",
         ),
     ),
+    Migration(
+        "identity",
+        1,
+        (
+            # Why records are together: one row per accepted link of the last merge.
+            # Exact-key links point at the group's first record (anchor); fuzzy links name both records.
+            """CREATE TABLE identity_link (
+                record_id BIGINT NOT NULL,
+                other_record_id BIGINT NOT NULL,
+                rule VARCHAR NOT NULL,          -- exact_email, exact_phone, exact_wechat, exact_crm_id, name_company, email_typo, manual_link
+                strength VARCHAR NOT NULL,      -- strong | weak
+                score DOUBLE,                   -- similarity of a fuzzy link, 0..100
+                detail VARCHAR                  -- the shared key or the compared values
+            )""",
+            # Decisions people made; they win over rules in every later merge.
+            """CREATE TABLE identity_override (
+                override_id BIGINT NOT NULL,
+                kind VARCHAR NOT NULL,          -- must_link | cannot_link
+                record_id BIGINT NOT NULL,
+                other_record_id BIGINT NOT NULL,
+                reason VARCHAR,
+                created_at TIMESTAMP NOT NULL,
+                active BOOLEAN NOT NULL         -- false once undone
+            )""",
+            # Unsure pairs waiting for a person's decision.
+            """CREATE TABLE identity_review (
+                record_id BIGINT NOT NULL,
+                other_record_id BIGINT NOT NULL,
+                rule VARCHAR NOT NULL,
+                score DOUBLE,
+                reason VARCHAR,
+                status VARCHAR NOT NULL,        -- open | linked | separate
+                created_at TIMESTAMP NOT NULL,
+                decided_at TIMESTAMP
+            )""",
+            # Existing people merged into an older one, per merge run (for undo).
+            """CREATE TABLE identity_merge_event (
+                merge_run BIGINT NOT NULL,
+                person_id VARCHAR NOT NULL,     -- the surviving (older) id
+                merged_person_id VARCHAR NOT NULL,
+                merged_at TIMESTAMP NOT NULL,
+                undone BOOLEAN NOT NULL
+            )""",
+        ),
+    ),
 ]

@@ -1,0 +1,50 @@
+"""Pairwise precision, recall and F1 of a merge against the generator's ground truth.
+
+A pair is two records; it is a true pair when the truth gives them the same
+person_key, a predicted pair when mactl gave them the same person_id.
+Per hard case, the pairs counted are those with a record of that case.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mactl.workspace import Workspace
+
+
+def load_truth(ws: Workspace, truth_csv: str | Path, person_map: str = "person_record") -> None:
+    """_truth(record_id, person_key, case_name, predicted) for every imported record."""
+    ws.sql("bench", "load truth", f"""
+        CREATE OR REPLACE TEMP TABLE _truth AS
+        SELECT s.record_id, t.person_key, t."case" AS case_name, m.person_id AS predicted
+        FROM read_csv(?, all_varchar = true, header = true) t
+        JOIN source_record s ON s.source_file = t.source_file AND s.source_sheet = COALESCE(t.source_sheet, '')
+             AND s.source_row = CAST(t.source_row AS INTEGER)
+        JOIN {person_map} m ON m.record_id = s.record_id
+        WHERE t.person_key IS NOT NULL""", [str(truth_csv)])
+
+
+def pairwise_scores(ws: Workspace, truth_csv: str | Path, person_map: str = "person_record") -> dict:
+    load_truth(ws, truth_csv, person_map)
+    overall = _scores(ws, "true")
+    cases = [r[0] for r in ws.fetchall("bench", "cases", "SELECT DISTINCT case_name FROM _truth ORDER BY 1")]
+    per_case = {c: _scores(ws, "(a.case_name = ? OR b.case_name = ?)", [c, c]) for c in cases if c != "plain"}
+    return {"overall": overall, "cases": per_case}
+
+
+def _scores(ws: Workspace, condition: str, params: list | None = None) -> dict:
+    params = params or []
+    true_pairs, true_positive = ws.fetchone("bench", "true pairs", f"""
+        SELECT count(*), count(*) FILTER (WHERE a.predicted = b.predicted)
+        FROM _truth a JOIN _truth b ON a.person_key = b.person_key AND a.record_id < b.record_id
+        WHERE {condition}""", params)
+    predicted_pairs = ws.scalar("bench", "predicted pairs", f"""
+        SELECT count(*) FROM _truth a JOIN _truth b ON a.predicted = b.predicted AND a.record_id < b.record_id
+        WHERE {condition}""", params)
+    precision = true_positive / predicted_pairs if predicted_pairs else 1.0
+    recall = true_positive / true_pairs if true_pairs else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "true_pairs": true_pairs, "predicted_pairs": predicted_pairs, "true_positive": true_positive,
+        "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
+    }

@@ -1,0 +1,139 @@
+"""Stable person ids and golden records.
+
+Ids: a component keeps the id of the existing person most of whose records it
+holds; when it holds several existing people, the oldest id survives and the
+others are recorded in person_alias (looking them up still works). New
+components get new ids. Golden fields follow survivorship rules per field.
+"""
+
+from __future__ import annotations
+
+from mactl.identity.matching import STAGE
+from mactl.workspace import Workspace
+
+DEFAULT_PRIORITY = ("crm", "web_form", "webinar", "event", "list", "engagement")
+SURVIVORSHIP_RULES = ("source_priority", "most_recent", "most_frequent", "most_complete")
+# golden field → source_record column (identity-normalised fields are handled separately)
+TEXT_FIELDS = ("company", "title", "department", "industry", "company_size", "province", "city", "country",
+               "wechat_openid", "wechat_unionid", "crm_id")
+
+
+def assign_ids_sql() -> list[tuple[str, str]]:
+    """(step, SQL) to build _id_final(label, person_id) and the merges of existing people. Parameter: person counter."""
+    return [
+        ("claims", """
+            CREATE OR REPLACE TEMP TABLE _id_claim AS
+            SELECT l.label, pr.person_id, count(*) AS n
+            FROM _id_label l JOIN person_record pr USING (record_id) GROUP BY l.label, pr.person_id"""),
+        ("owners", """
+            CREATE OR REPLACE TEMP TABLE _id_owner AS
+            SELECT person_id, first(label ORDER BY n DESC, label) AS label FROM _id_claim GROUP BY person_id"""),
+        ("survivors", """
+            CREATE OR REPLACE TEMP TABLE _id_survivor AS
+            SELECT label, min(person_id) AS person_id, list(person_id ORDER BY person_id) AS owned
+            FROM _id_owner GROUP BY label"""),
+        ("new ids", """
+            CREATE OR REPLACE TEMP TABLE _id_final AS
+            SELECT label, person_id, false AS is_new FROM _id_survivor
+            UNION ALL
+            SELECT label, 'P' || lpad(CAST(? + row_number() OVER (ORDER BY label) AS VARCHAR), 6, '0'), true
+            FROM (SELECT DISTINCT label FROM _id_label) ANTI JOIN _id_survivor USING (label)"""),
+        ("merged people", """
+            CREATE OR REPLACE TEMP TABLE _id_merged AS
+            SELECT s.person_id, unnest(list_filter(s.owned, x -> x <> s.person_id)) AS merged_person_id
+            FROM _id_survivor s WHERE len(s.owned) > 1"""),
+    ]
+
+
+def _rank(field_rule: str, value: str) -> str:
+    """ORDER BY expression choosing the surviving value of a field."""
+    recency = "epoch(COALESCE(s.record_time, s.imported_at))"
+    if field_rule == "most_recent":
+        return recency
+    if field_rule == "most_complete":
+        return f"length(CAST({value} AS VARCHAR)) * 1e10 + {recency}"
+    return f"_prio * 1e11 + {recency}"
+
+
+def _pick(value: str, rule: str, condition: str | None = None) -> str:
+    where = f"{value} IS NOT NULL" + (f" AND {condition}" if condition else "")
+    if rule == "most_frequent":
+        return f"mode({value}) FILTER (WHERE {where})"
+    return f"arg_max({value}, {_rank(rule, value)}) FILTER (WHERE {where})"
+
+
+def golden_sql(rules: dict[str, str]) -> str:
+    """CREATE _id_golden: one row per person. Parameter: the channel priority list (best first)."""
+    rule = lambda field: rules.get(field, "source_priority")  # noqa: E731
+    text = ",\n".join(f"{_pick('s.' + f, rule(f))} AS {f}" for f in TEXT_FIELDS)
+    name_rank = f"CAST(NOT COALESCE(s.surname_only, false) AS INTEGER) * 1e13 + {_rank(rule('name'), 's.name')}"
+    email_rank = f"CAST(NOT COALESCE(s.email_is_role, false) AS INTEGER) * 1e13 + {_rank(rule('email'), 's.norm_email')}"
+    return f"""
+        CREATE OR REPLACE TEMP TABLE _id_golden AS
+        WITH r AS (
+            SELECT f.person_id, s.*, n.email AS norm_email, n.email_is_role, n.email_is_freemail, n.phone AS norm_phone,
+                   n.phone_kind, n.surname_only,
+                   len(?) - COALESCE(list_position(?, s.channel), len(?)) AS _prio
+            FROM _id_label l JOIN _id_final f USING (label)
+            JOIN source_record s USING (record_id) JOIN record_norm n USING (record_id))
+        SELECT person_id,
+               arg_max(s.name, {name_rank}) FILTER (WHERE s.name IS NOT NULL AND s.surname_only IS NOT NULL) AS name,
+               arg_max(s.norm_email, {email_rank}) FILTER (WHERE s.norm_email IS NOT NULL) AS email,
+               arg_max(s.norm_phone, CAST(s.phone_kind = 'mobile' AS INTEGER) * 1e13 + {_rank(rule('phone'), 's.norm_phone')})
+                   FILTER (WHERE s.norm_phone IS NOT NULL) AS phone,
+               {text},
+               arg_max(s.crm_owner, epoch(COALESCE(s.record_time, s.imported_at))) FILTER (WHERE s.crm_owner IS NOT NULL) AS crm_owner,
+               arg_max(s.crm_stage, epoch(COALESCE(s.record_time, s.imported_at))) FILTER (WHERE s.crm_stage IS NOT NULL) AS crm_stage,
+               arg_max(s.consent, epoch(COALESCE(s.record_time, s.imported_at))) FILTER (WHERE s.consent IS NOT NULL) AS consent,
+               arg_max(s.email_is_role, {email_rank}) FILTER (WHERE s.norm_email IS NOT NULL) AS email_is_role,
+               arg_max(s.email_is_freemail, {email_rank}) FILTER (WHERE s.norm_email IS NOT NULL) AS email_is_freemail,
+               list(DISTINCT s.channel ORDER BY s.channel) AS channels,
+               CAST(count(*) AS INTEGER) AS record_count,
+               min(COALESCE(s.record_time, s.imported_at)) AS first_seen,
+               max(COALESCE(s.record_time, s.imported_at)) AS last_seen
+        FROM r AS s
+        GROUP BY person_id"""
+
+
+PERSON_COLUMNS = (
+    "person_id", "name", "email", "phone", "company", "title", "department", "industry", "company_size", "province",
+    "city", "country", "wechat_openid", "wechat_unionid", "crm_id", "crm_owner", "crm_stage", "consent",
+    "email_is_role", "email_is_freemail", "channels", "record_count", "first_seen", "last_seen",
+)
+
+
+def write_people_sql() -> list[tuple[str, str]]:
+    """Replace person, person_record and person_contact; keep created_at, and updated_at when nothing changed."""
+    same = " AND ".join(f"o.{c} IS NOT DISTINCT FROM g.{c}" for c in PERSON_COLUMNS[1:])
+    cols = ", ".join(f"g.{c}" for c in PERSON_COLUMNS)
+    return [
+        ("previous people", "CREATE OR REPLACE TEMP TABLE _id_old_person AS SELECT * FROM person"),
+        ("clear people", "DELETE FROM person"),
+        ("write people", f"""
+            INSERT INTO person ({', '.join(PERSON_COLUMNS)}, created_at, updated_at)
+            SELECT {cols}, COALESCE(o.created_at, ?), CASE WHEN o.person_id IS NOT NULL AND {same} THEN o.updated_at ELSE ? END
+            FROM _id_golden g LEFT JOIN _id_old_person o USING (person_id)"""),
+        ("clear person_record", "DELETE FROM person_record"),
+        ("write person_record", """
+            INSERT INTO person_record SELECT l.record_id, f.person_id FROM _id_label l JOIN _id_final f USING (label)"""),
+        ("clear contacts", "DELETE FROM person_contact"),
+        ("write contacts", """
+            INSERT INTO person_contact
+            SELECT f.person_id, kind, value, true, any_value(detail), min(seen), max(seen)
+            FROM (
+                SELECT l.label, 'email' AS kind, n.email AS value,
+                       CASE WHEN n.email_is_role THEN 'role' WHEN n.email_is_freemail THEN 'freemail' END AS detail,
+                       COALESCE(s.record_time, s.imported_at) AS seen
+                FROM _id_label l JOIN record_norm n USING (record_id) JOIN source_record s USING (record_id)
+                WHERE n.email IS NOT NULL
+                UNION ALL
+                SELECT l.label, 'phone', n.phone, n.phone_kind, COALESCE(s.record_time, s.imported_at)
+                FROM _id_label l JOIN record_norm n USING (record_id) JOIN source_record s USING (record_id)
+                WHERE n.phone IS NOT NULL
+                UNION ALL
+                SELECT l.label, 'phone', n.landline, 'landline', COALESCE(s.record_time, s.imported_at)
+                FROM _id_label l JOIN record_norm n USING (record_id) JOIN source_record s USING (record_id)
+                WHERE n.landline IS NOT NULL) c
+            JOIN _id_final f USING (label)
+            GROUP BY f.person_id, kind, value"""),
+    ]

@@ -1,0 +1,209 @@
+"""`merge`: records → people with stable ids, in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from pydantic import Field, field_validator
+
+from mactl.identity import clusters, golden, matching
+from mactl.identity.matching import STAGE, MatchSettings
+from mactl.identity.normalize import normalize_records
+from mactl.progress import Progress, report
+from mactl.recipe import StrictModel, read_yaml, validate
+from mactl.schema import CHANNELS
+from mactl.workspace import Workspace, utc_now
+
+ALL_RULES = ("exact_email", "exact_phone", "exact_wechat", "exact_crm_id", "name_company", "email_typo")
+
+
+class IdentityRecipe(StrictModel):
+    """The `identity:` section of a recipe. Every key is optional; the defaults suit contact data."""
+
+    region: str = Field("CN", description="default phone region (ISO country code)")
+    rules: list[str] = Field(default_factory=lambda: list(ALL_RULES))
+    email_typo_similarity: float = Field(88.0, ge=50, le=100)
+    common_name_people: int = Field(3, ge=2)
+    max_block: int = Field(200, ge=2)
+    source_priority: list[str] = Field(default_factory=lambda: list(golden.DEFAULT_PRIORITY))
+    survivorship: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("rules")
+    @classmethod
+    def _rules(cls, value):
+        bad = [r for r in value if r not in ALL_RULES]
+        if bad:
+            raise ValueError(f"unknown rule(s) {', '.join(bad)}; rules are {', '.join(ALL_RULES)}")
+        return value
+
+    @field_validator("source_priority")
+    @classmethod
+    def _priority(cls, value):
+        bad = [c for c in value if c not in CHANNELS]
+        if bad:
+            raise ValueError(f"unknown channel(s) {', '.join(bad)}; channels are {', '.join(CHANNELS)}")
+        return value
+
+    @field_validator("survivorship")
+    @classmethod
+    def _survivorship(cls, value):
+        fields = ("name", "email", "phone") + golden.TEXT_FIELDS
+        for name, rule in value.items():
+            if name not in fields:
+                raise ValueError(f"unknown field '{name}'; fields are {', '.join(fields)}")
+            if rule not in golden.SURVIVORSHIP_RULES:
+                raise ValueError(f"unknown rule '{rule}' for {name}; rules are {', '.join(golden.SURVIVORSHIP_RULES)}")
+        return value
+
+
+def load_identity_recipe(path: str | Path | None) -> IdentityRecipe:
+    if path is None:
+        return IdentityRecipe()
+    data = read_yaml(path)
+    section = data.get("identity") if isinstance(data, dict) else None
+    if section is None:
+        return IdentityRecipe()
+    return validate(IdentityRecipe, section, path, ("identity",))
+
+
+@dataclass
+class MergeSummary:
+    records: int = 0
+    people: int = 0
+    new_people: int = 0
+    merged_people: int = 0  # existing people merged into an older one
+    records_moved: int = 0  # records whose person changed (including new records)
+    normalised: int = 0
+    shared_keys: int = 0  # emails/phones shared by different names, not used to link
+    links_by_rule: dict[str, int] = field(default_factory=dict)
+    by_channel: list[dict] = field(default_factory=list)
+    review_open: int = 0
+    review_added: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def merge(ws: Workspace, *, recipe_path: str | Path | None = None, region: Optional[str] = None,
+          progress: Progress | None = None) -> MergeSummary:
+    """Normalise new records, match, cluster, and rewrite people; nothing changes when nothing is new."""
+    recipe = load_identity_recipe(recipe_path)
+    settings = MatchSettings(
+        email_typo_similarity=recipe.email_typo_similarity,
+        common_name_people=recipe.common_name_people,
+        max_block=recipe.max_block,
+        enabled_rules=tuple(recipe.rules),
+    )
+    summary = MergeSummary()
+    with ws.transaction():
+        summary.normalised = normalize_records(ws, region=region or recipe.region, progress=progress)
+        report(progress, "merging", 0, 5)
+        ws.sql(STAGE, "record view", matching.build_record_view_sql())
+        ws.sql(STAGE, "keys", matching.build_keys_sql(settings.enabled_rules))
+        ws.sql(STAGE, "key groups", matching.build_groups_sql())
+        summary.shared_keys = matching.mark_shared_groups(ws)
+        ws.sql(STAGE, "strong edges", matching.build_strong_edges_sql())
+        ws.sql(STAGE, "manual links", """
+            CREATE OR REPLACE TEMP TABLE _id_strong_all AS
+            SELECT record_id, other_record_id, rule, key FROM _id_strong
+            UNION ALL
+            SELECT o.record_id, o.other_record_id, 'manual_link', o.reason FROM identity_override o
+            SEMI JOIN _id_rec a ON a.record_id = o.record_id SEMI JOIN _id_rec b ON b.record_id = o.other_record_id
+            WHERE o.active AND o.kind = 'must_link'""")
+        report(progress, "merging", 1, 5)
+        clusters.label_components(ws, "_id_strong_all")
+        clusters.split_cannot_links(ws, "_id_strong_all")
+        ws.sql(STAGE, "component profiles", matching.component_profile_sql())
+        report(progress, "merging", 2, 5)
+        pairs = matching.weak_pairs(ws, settings)
+        accepted = clusters.join_weak(ws, pairs)
+        _record_links(ws, accepted)
+        summary.review_added = _queue_reviews(ws, [p for p in pairs if p.review])
+        report(progress, "merging", 3, 5)
+        _assign_ids(ws, summary)
+        ws.sql(STAGE, "golden records", golden.golden_sql(recipe.survivorship), [recipe.source_priority] * 3)
+        now = utc_now()
+        for step, sql in golden.write_people_sql():
+            ws.sql(STAGE, step, sql, [now, now] if step == "write people" else None)
+        report(progress, "merging", 4, 5)
+        _summarise(ws, summary)
+        for table in ("_id_rec", "_id_keys", "_id_groups", "_id_strong", "_id_strong_all", "_id_edge", "_id_label",
+                      "_id_profile", "_id_claim", "_id_owner", "_id_survivor", "_id_final", "_id_merged",
+                      "_id_golden", "_id_old_person", "_id_relabel", "_id_old_map"):
+            ws.sql(STAGE, "drop temp", f"DROP TABLE IF EXISTS {table}")
+        report(progress, "merging", 5, 5)
+    return summary
+
+
+def _record_links(ws: Workspace, accepted: list[matching.WeakPair]) -> None:
+    ws.sql(STAGE, "clear links", "DELETE FROM identity_link")
+    ws.sql(STAGE, "strong links", """
+        INSERT INTO identity_link SELECT record_id, other_record_id, rule, 'strong', NULL, key FROM _id_strong_all""")
+    if accepted:
+        ws.sql(STAGE, "weak links", """
+            INSERT INTO identity_link SELECT unnest(?), unnest(?), unnest(?), 'weak', unnest(?), unnest(?)""",
+               [[p.a for p in accepted], [p.b for p in accepted], [p.rule for p in accepted],
+                [p.score for p in accepted], [p.detail for p in accepted]])
+
+
+def _queue_reviews(ws: Workspace, unsure: list[matching.WeakPair]) -> int:
+    if not unsure:
+        return 0
+    ws.sql(STAGE, "load unsure pairs", """
+        CREATE OR REPLACE TEMP TABLE _id_unsure AS
+        SELECT unnest(?) AS record_id, unnest(?) AS other_record_id, unnest(?) AS rule, unnest(?) AS score, unnest(?) AS reason""",
+           [[p.a for p in unsure], [p.b for p in unsure], [p.rule for p in unsure], [p.score for p in unsure],
+            [f"common name: {p.detail}" for p in unsure]])
+    before = ws.scalar(STAGE, "count reviews", "SELECT count(*) FROM identity_review")
+    ws.sql(STAGE, "queue reviews", """
+        INSERT INTO identity_review
+        SELECT u.record_id, u.other_record_id, u.rule, u.score, u.reason, 'open', ?, NULL
+        FROM _id_unsure u
+        JOIN _id_label la ON la.record_id = u.record_id JOIN _id_label lb ON lb.record_id = u.other_record_id
+        WHERE la.label <> lb.label
+          AND NOT EXISTS (SELECT 1 FROM identity_review r
+                          WHERE (r.record_id = u.record_id AND r.other_record_id = u.other_record_id)
+                             OR (r.record_id = u.other_record_id AND r.other_record_id = u.record_id))""", [utc_now()])
+    ws.sql(STAGE, "drop temp", "DROP TABLE _id_unsure")
+    return int(ws.scalar(STAGE, "count reviews", "SELECT count(*) FROM identity_review")) - int(before)
+
+
+def _assign_ids(ws: Workspace, summary: MergeSummary) -> None:
+    counter = int(ws.get_setting("next_id.person", "0") or 0)
+    for step, sql in golden.assign_ids_sql():
+        ws.sql(STAGE, step, sql, [counter] if step == "new ids" else None)
+    summary.new_people = int(ws.scalar(STAGE, "count new", "SELECT count(*) FROM _id_final WHERE is_new"))
+    ws.set_setting("next_id.person", str(counter + summary.new_people))
+    now = utc_now()
+    merged = ws.fetchall(STAGE, "merged people", "SELECT person_id, merged_person_id FROM _id_merged ORDER BY 2")
+    summary.merged_people = len(merged)
+    if merged:
+        run = int(ws.scalar(STAGE, "merge run", "SELECT COALESCE(max(merge_run), 0) + 1 FROM identity_merge_event"))
+        ws.sql(STAGE, "record merges", """
+            INSERT INTO identity_merge_event SELECT ?, person_id, merged_person_id, ?, false FROM _id_merged""", [run, now])
+        ws.sql(STAGE, "aliases follow", """
+            UPDATE person_alias SET person_id = m.person_id FROM _id_merged m WHERE person_alias.person_id = m.merged_person_id""")
+        ws.sql(STAGE, "new aliases", """
+            INSERT INTO person_alias SELECT merged_person_id, person_id, ?, 'merged' FROM _id_merged""", [now])
+    ws.sql(STAGE, "old map", "CREATE OR REPLACE TEMP TABLE _id_old_map AS SELECT * FROM person_record")
+    summary.records_moved = int(ws.scalar(STAGE, "count moved", """
+        SELECT count(*) FROM _id_label l JOIN _id_final f USING (label)
+        LEFT JOIN _id_old_map o USING (record_id) WHERE o.person_id IS DISTINCT FROM f.person_id"""))
+
+
+def _summarise(ws: Workspace, summary: MergeSummary) -> None:
+    summary.records = int(ws.scalar(STAGE, "count records", "SELECT count(*) FROM person_record"))
+    summary.people = int(ws.scalar(STAGE, "count people", "SELECT count(*) FROM person"))
+    summary.links_by_rule = dict(ws.fetchall(STAGE, "links by rule", "SELECT rule, count(*) FROM identity_link GROUP BY rule ORDER BY rule"))
+    summary.review_open = int(ws.scalar(STAGE, "open reviews", "SELECT count(*) FROM identity_review WHERE status = 'open'"))
+    rows = ws.fetchall(STAGE, "by channel", """
+        WITH pc AS (SELECT pr.person_id, s.channel FROM person_record pr JOIN source_record s USING (record_id)),
+        multi AS (SELECT person_id FROM pc GROUP BY person_id HAVING count(DISTINCT channel) > 1)
+        SELECT channel, count(*) AS records, count(DISTINCT person_id) AS people,
+               count(DISTINCT person_id) FILTER (WHERE person_id IN (SELECT person_id FROM multi)) AS also_elsewhere
+        FROM pc GROUP BY channel ORDER BY channel""")
+    summary.by_channel = [
+        {"channel": c, "records": r, "people": p, "duplicates": r - p, "also_in_other_channels": m} for c, r, p, m in rows
+    ]
