@@ -8,9 +8,6 @@ components get new ids. Golden fields follow survivorship rules per field.
 
 from __future__ import annotations
 
-from mactl.identity.matching import STAGE
-from mactl.workspace import Workspace
-
 DEFAULT_PRIORITY = ("crm", "web_form", "webinar", "event", "list", "engagement")
 SURVIVORSHIP_RULES = ("source_priority", "most_recent", "most_frequent", "most_complete")
 # golden field → source_record column (identity-normalised fields are handled separately)
