@@ -137,7 +137,8 @@ def write_query(
     for name, type_name, *_ in types:
         col = quote_ident(name)
         if fmt == "csv" and str(type_name).upper() == "VARCHAR":
-            select_list.append(f"{neutralise_sql(col)} AS {col}")
+            # '' and NULL both become an empty cell (DuckDB would quote the empty string)
+            select_list.append(f"{neutralise_sql(f'NULLIF({col}, {chr(39) * 2})')} AS {col}")
         else:
             select_list.append(col)
     body = f"SELECT {', '.join(select_list)} FROM ({sql})"

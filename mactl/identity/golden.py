@@ -63,18 +63,20 @@ def golden_sql(rules: dict[str, str]) -> str:
     """CREATE _id_golden: one row per person. Parameter: the channel priority list (best first)."""
     rule = lambda field: rules.get(field, "source_priority")  # noqa: E731
     text = ",\n".join(f"{_pick('s.' + f, rule(f))} AS {f}" for f in TEXT_FIELDS)
-    name_rank = f"CAST(NOT COALESCE(s.surname_only, false) AS INTEGER) * 1e13 + {_rank(rule('name'), 's.name')}"
+    name_rank = (f"CAST(NOT COALESCE(s.surname_only, false) AS INTEGER) * 1e14 "
+                 f"+ CAST(s.name_script = 'cjk' AS INTEGER) * 1e13 + {_rank(rule('name'), 's.name')}")
     email_rank = f"CAST(NOT COALESCE(s.email_is_role, false) AS INTEGER) * 1e13 + {_rank(rule('email'), 's.norm_email')}"
     return f"""
         CREATE OR REPLACE TEMP TABLE _id_golden AS
         WITH r AS (
             SELECT f.person_id, s.*, n.email AS norm_email, n.email_is_role, n.email_is_freemail, n.phone AS norm_phone,
-                   n.phone_kind, n.surname_only,
+                   n.phone_kind, n.surname_only, n.name_script,
+                   CASE WHEN n.name_script = 'cjk' AND NOT n.surname_only THEN n.name ELSE s.name END AS display_name,
                    len(?) - COALESCE(list_position(?, s.channel), len(?)) AS _prio
             FROM _id_label l JOIN _id_final f USING (label)
             JOIN source_record s USING (record_id) JOIN record_norm n USING (record_id))
         SELECT person_id,
-               arg_max(s.name, {name_rank}) FILTER (WHERE s.name IS NOT NULL AND s.surname_only IS NOT NULL) AS name,
+               arg_max(s.display_name, {name_rank}) FILTER (WHERE s.name IS NOT NULL AND s.surname_only IS NOT NULL) AS name,
                arg_max(s.norm_email, {email_rank}) FILTER (WHERE s.norm_email IS NOT NULL) AS email,
                arg_max(s.norm_phone, CAST(s.phone_kind = 'mobile' AS INTEGER) * 1e13 + {_rank(rule('phone'), 's.norm_phone')})
                    FILTER (WHERE s.norm_phone IS NOT NULL) AS phone,

@@ -182,7 +182,11 @@ def _assign_ids(ws: Workspace, summary: MergeSummary) -> None:
     if merged:
         run = int(ws.scalar(STAGE, "merge run", "SELECT COALESCE(max(merge_run), 0) + 1 FROM identity_merge_event"))
         ws.sql(STAGE, "record merges", """
-            INSERT INTO identity_merge_event SELECT ?, person_id, merged_person_id, ?, false FROM _id_merged""", [run, now])
+            INSERT INTO identity_merge_event
+            SELECT ?, m.person_id, m.merged_person_id,
+                   (SELECT list(record_id ORDER BY record_id) FROM person_record pr WHERE pr.person_id = m.merged_person_id),
+                   ?, false
+            FROM _id_merged m""", [run, now])
         ws.sql(STAGE, "aliases follow", """
             UPDATE person_alias SET person_id = m.person_id FROM _id_merged m WHERE person_alias.person_id = m.merged_person_id""")
         ws.sql(STAGE, "new aliases", """

@@ -58,6 +58,7 @@ LATIN_LEGAL_SUFFIXES = (
 GENERIC_CJK_WORDS = (
     "科技发展", "科技", "技术", "信息", "网络", "电子", "软件", "智能", "实业", "贸易", "控股", "机械", "化工", "新能源",
     "工业", "制造", "发展", "咨询", "服务", "国际", "中国", "医疗", "设备", "自动化", "系统", "数据", "材料", "能源",
+    "电器", "电气", "汽车", "重工", "通信", "光电", "精密", "仪器",
 )
 GENERIC_LATIN_WORDS = (
     "technologies", "technology", "tech", "software", "systems", "system", "group", "holdings", "holding",

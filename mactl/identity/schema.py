@@ -80,6 +80,7 @@ MIGRATIONS: list[Migration] = [
                 merge_run BIGINT NOT NULL,
                 person_id VARCHAR NOT NULL,     -- the surviving (older) id
                 merged_person_id VARCHAR NOT NULL,
+                merged_records BIGINT[] NOT NULL, -- the records the merged person had
                 merged_at TIMESTAMP NOT NULL,
                 undone BOOLEAN NOT NULL
             )""",
