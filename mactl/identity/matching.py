@@ -48,7 +48,7 @@ def build_record_view_sql() -> str:
         SELECT n.record_id, n.email, n.email_is_role, n.phone, n.wechat_unionid, n.crm_id,
                CASE WHEN NOT COALESCE(n.surname_only, false) THEN n.name_pinyin END AS sig,
                CASE WHEN n.surname_only THEN n.name_pinyin END AS sur,
-               n.gender_hint AS gender, n.company_pinyin, s.channel
+               n.gender_hint AS gender, n.company_pinyin, n.company, s.channel
         FROM record_norm n JOIN source_record s USING (record_id)"""
 
 
@@ -150,13 +150,17 @@ def name_company_pairs_sql() -> str:
     A component's names come from any of its records, so a record without a name still counts."""
     return """
         WITH b AS (
-            SELECT DISTINCT unnest(p.sigs) AS sig, r.company_pinyin, l.label
+            SELECT DISTINCT unnest(p.sigs) AS sig, r.company_pinyin, r.company, l.label
             FROM _id_rec r JOIN _id_label l USING (record_id) JOIN _id_profile p USING (label)
             WHERE r.company_pinyin IS NOT NULL AND length(r.company_pinyin) >= 2),
         sized AS (SELECT *, count(*) OVER (PARTITION BY sig, company_pinyin) AS block FROM b)
-        SELECT x.label AS a, y.label AS b, x.sig, x.company_pinyin
+        SELECT DISTINCT x.label AS a, y.label AS b, x.sig, x.company_pinyin
         FROM sized x JOIN sized y ON x.sig = y.sig AND x.company_pinyin = y.company_pinyin AND x.label < y.label
-        WHERE x.block <= $max_block"""
+        WHERE x.block <= $max_block
+          -- one company, not sister companies of one brand (新松机械 / 新松软件): equal, a prefix
+          -- (华为 / 华为技术), or the same brand written in two scripts (huawei technologies / 华为技术)
+          AND (x.company = y.company OR starts_with(x.company, y.company) OR starts_with(y.company, x.company)
+               OR regexp_matches(x.company, '[a-z]') <> regexp_matches(y.company, '[a-z]'))"""
 
 
 def email_typo_pairs_sql() -> str:

@@ -1,0 +1,199 @@
+"""Benchmark identity resolution: mactl import + merge against Splink on the same files.
+
+    python -m benchmarks.bench_identity --data benchmarks/data/500k --truth benchmarks/data/500k_truth.csv
+    python -m benchmarks.bench_identity --people 20000          # generates the data first
+    python -m benchmarks.bench_identity ... --no-splink         # mactl only
+
+Measured, each in a fresh process (wall time, peak RSS):
+  1. mactl import of every file, then mactl merge (the full job);
+  2. an incremental run: 1% new records (new web-form rows) imported and merged;
+  3. Splink (DuckDB backend): loading the same files with pandas (calamine for .xlsx),
+     then deduplication with the inputs a careful user would give it: mactl's normalised
+     email, mobile, name key and company key; blocking on phone, email, name+company;
+     u by random sampling, m by EM on two blocking rules; clusters at 0.95.
+Accuracy: pairwise precision / recall / F1 of both against the generator's truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def timed_child(args: list[str]) -> tuple[float, float, str]:
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    out, err = process.stdout.read().decode(), process.stderr.read().decode()
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(f"{' '.join(args)} failed:\n{err[-3000:]}")
+    return seconds, usage.ru_maxrss / 1024, out
+
+
+def write_new_forms(data: Path, target: Path, rows: int) -> None:
+    """1% new records: web-form rows of existing people, submitted again later (a new file)."""
+    source = data / "官网表单导出_2026Q3.csv"
+    with open(source, encoding="gb18030", newline="") as src, open(target, "w", encoding="gb18030", newline="") as out:
+        reader, writer = csv.reader(src), csv.writer(out)
+        writer.writerow(next(reader))
+        for i, row in enumerate(reader):
+            if i >= rows:
+                break
+            row[0] = "2026-11-20 09:00:00"
+            writer.writerow(row)
+
+
+def run_mactl(data: Path, db: Path, records_hint: int) -> dict:
+    files = sorted(str(p) for p in data.iterdir() if p.suffix in (".csv", ".xlsx"))
+    mactl = ["-m", "mactl", "--db", str(db), "--quiet"]
+    results = {}
+    results["import"] = timed_child([*mactl, "import", *files, "--json"])[:2]
+    seconds, peak, out = timed_child([*mactl, "merge", "--json"])
+    results["merge"] = (seconds, peak)
+    results["merge_summary"] = json.loads(out)
+    new_file = db.parent / "new_forms_2026-11-20.csv"
+    write_new_forms(data, new_file, max(1, records_hint // 100))
+    results["import_1pct"] = timed_child([*mactl, "import", str(new_file), "--json"])[:2]
+    results["merge_1pct"] = timed_child([*mactl, "merge", "--json"])[:2]
+    return results
+
+
+SPLINK_SCRIPT = r'''
+import sys, time, json, duckdb, pandas as pd
+from pathlib import Path
+data, db = Path(sys.argv[1]), sys.argv[2]
+t0 = time.perf_counter()
+# load: what a Splink user does to get the exports into one table
+frames = []
+for p in sorted(data.iterdir()):
+    if p.suffix == ".xlsx":
+        for sheet, df in pd.read_excel(p, sheet_name=None, engine="calamine", dtype=str, header=None).items():
+            frames.append(len(df))
+    elif p.suffix == ".csv":
+        enc = "gb18030" if "官网" in p.name else "utf-8-sig"
+        frames.append(len(pd.read_csv(p, dtype=str, encoding=enc)))
+load_seconds = time.perf_counter() - t0
+con = duckdb.connect(db, read_only=True)
+df = con.execute("""
+    SELECT n.record_id AS unique_id, n.email, n.phone, n.name_pinyin AS name, n.company_pinyin AS company
+    FROM record_norm n""").df()
+con.close()
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+import splink.comparison_library as cl
+t1 = time.perf_counter()
+api = DuckDBAPI()
+sdf = api.register(df)
+settings = SettingsCreator(
+    link_type="dedupe_only",
+    comparisons=[
+        cl.ExactMatch("phone"),
+        cl.EmailComparison("email"),
+        cl.JaroWinklerAtThresholds("name", [0.92, 0.8]),
+        cl.JaroWinklerAtThresholds("company", [0.9, 0.7]),
+    ],
+    blocking_rules_to_generate_predictions=[block_on("phone"), block_on("email"), block_on("name", "company")],
+    retain_intermediate_calculation_columns=False,
+)
+linker = Linker(sdf, settings)
+linker.training.estimate_probability_two_random_records_match([block_on("phone"), block_on("email")], recall=0.8)
+linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
+linker.training.estimate_parameters_using_expectation_maximisation(block_on("phone"))
+linker.training.estimate_parameters_using_expectation_maximisation(block_on("email"))
+pred = linker.inference.predict(threshold_match_probability=0.5)
+clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(pred, threshold_match_probability=0.95)
+out = clusters.as_pandas_dataframe()[["unique_id", "cluster_id"]]
+link_seconds = time.perf_counter() - t1
+out.to_parquet(sys.argv[3])
+print(json.dumps({"load": load_seconds, "link": link_seconds}))
+'''
+
+
+def run_splink(data: Path, db: Path, clusters_path: Path) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
+        handle.write(SPLINK_SCRIPT)
+        script = handle.name
+    seconds, peak, out = timed_child([script, str(data), str(db), str(clusters_path)])
+    os.unlink(script)
+    times = json.loads(out.strip().splitlines()[-1])
+    return {"total": seconds, "peak": peak, **times}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_identity", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, help="folder of exports from benchmarks.datagen")
+    parser.add_argument("--truth", type=Path, help="its truth CSV")
+    parser.add_argument("--people", type=int, default=20000, help="people to generate when --data is not given")
+    parser.add_argument("--no-splink", action="store_true", help="skip the Splink comparison")
+    args = parser.parse_args(argv)
+    data, truth = args.data, args.truth
+    if data is None:
+        data = REPO / "benchmarks" / "data" / f"identity-{args.people}"
+        truth = data.parent / f"identity-{args.people}_truth.csv"
+        if not data.exists():
+            from benchmarks.datagen import generate
+
+            generate(data, people=args.people, seed=1, events=args.people, truth_path=truth)
+    records = sum(1 for _ in open(truth, encoding="utf-8")) - 1
+    work = Path(tempfile.mkdtemp(prefix="mactl-bench-identity-"))
+    db = work / "bench.duckdb"
+    mactl = run_mactl(data, db, records)
+
+    from benchmarks.accuracy import pairwise_scores
+    from mactl.workspace import Workspace
+
+    splink = None
+    if not args.no_splink:
+        # Splink reads the records as they were before the 1% increment, for a like-for-like comparison
+        splink = run_splink(data, db, work / "splink_clusters.parquet")
+    ws = Workspace(db)
+    ours = pairwise_scores(ws, truth)
+    theirs = None
+    if splink:
+        ws.sql("bench", "splink clusters", f"""
+            CREATE OR REPLACE TEMP TABLE splink_map AS
+            SELECT CAST(unique_id AS BIGINT) AS record_id, CAST(cluster_id AS VARCHAR) AS person_id
+            FROM read_parquet('{work / "splink_clusters.parquet"}')""")
+        theirs = pairwise_scores(ws, truth, person_map="splink_map")
+    ws.close()
+    print(f"\nIdentity resolution on {data} ({records:,} rows, {os.cpu_count()} cores)\n")
+    print("| step | wall s | peak MB |\n|---|---:|---:|")
+    for step in ("import", "merge", "import_1pct", "merge_1pct"):
+        seconds, peak = mactl[step]
+        print(f"| mactl {step} | {seconds:.1f} | {peak:.0f} |")
+    full = mactl["import"][0] + mactl["merge"][0]
+    print(f"| **mactl import + merge** | **{full:.1f}** | |")
+    increment = mactl["import_1pct"][0] + mactl["merge_1pct"][0]
+    print(f"| mactl 1% increment (import + merge) | {increment:.1f} ({increment / full:.0%} of full) | |")
+    if splink:
+        print(f"| Splink load (pandas) | {splink['load']:.1f} | |")
+        print(f"| Splink link (train + predict + cluster) | {splink['link']:.1f} | |")
+        print(f"| **Splink load + link** | **{splink['load'] + splink['link']:.1f}** | {splink['peak']:.0f} |")
+        print(f"\nratio mactl / Splink: {full / (splink['load'] + splink['link']):.2f}")
+    print("\n| | precision | recall | F1 |\n|---|---:|---:|---:|")
+    for label, scores in (("mactl", ours), ("Splink", theirs)):
+        if scores:
+            o = scores["overall"]
+            print(f"| {label} | {o['precision']:.4f} | {o['recall']:.4f} | {o['f1']:.4f} |")
+    print("\nper hard case (precision / recall):\n\n| case | mactl | Splink |\n|---|---|---|")
+    for case, o in ours["cases"].items():
+        s = theirs["cases"].get(case) if theirs else None
+        other = f"{s['precision']:.3f} / {s['recall']:.3f}" if s else "-"
+        print(f"| {case} | {o['precision']:.3f} / {o['recall']:.3f} | {other} |")
+    summary = mactl["merge_summary"]
+    print(f"\nmactl: {summary['records']:,} records → {summary['people']:,} people; {summary['review_open']} pairs for review; "
+          f"links {summary['links_by_rule']}")
+
+
+if __name__ == "__main__":
+    main()
