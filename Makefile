@@ -18,10 +18,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	rm -f $(DEMO_DB) $(DEMO_DB).wal
-	mkdir -p $(dir $(DEMO_DB))
+	rm -rf demo
+	mkdir -p demo/out
 	$(BIN)/mactl --db $(DEMO_DB) import sample_data/
-	$(BIN)/mactl --db $(DEMO_DB) status
+	$(BIN)/mactl --db $(DEMO_DB) merge
+	$(BIN)/mactl --db $(DEMO_DB) export people --out demo/out/people.xlsx
+	$(BIN)/mactl --db $(DEMO_DB) export identities --out demo/out/identities.csv
+	$(BIN)/mactl --db $(DEMO_DB) merge review --out demo/out/review.xlsx
+	@echo
+	@echo "Workspace: $(DEMO_DB)   Outputs: demo/out/ (people.xlsx, identities.csv, review.xlsx)"
+	@echo "Try: $(BIN)/mactl --db $(DEMO_DB) merge explain P000001"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
