@@ -305,3 +305,42 @@ def test_accuracy_on_sample_data(workspace):
     assert scores["overall"] == {"true_pairs": 2167, "predicted_pairs": 2055, "true_positive": 2055,
                                  "precision": 1.0, "recall": 0.9483, "f1": 0.9735}
     assert all(case["precision"] == 1.0 for case in scores["cases"].values())
+
+
+# -- incremental -----------------------------------------------------------------------
+
+
+def test_merge_is_incremental_and_agrees_with_a_full_merge(workspace, tmp_path):
+    add_file(workspace, tmp_path, "a.csv", [
+        ("张伟", "13800000001", "zw@x.com", None),
+        ("李娜", "13800000002", None, None),
+        ("王芳", "13800000003", None, None),
+    ])
+    first = merge(workspace)
+    assert (first.scope, first.records_in_scope) == ("full", 3)
+    nothing = merge(workspace)
+    assert (nothing.scope, nothing.records_in_scope, nothing.records_moved) == ("incremental", 0, 0)
+    untouched = workspace.fetchall("t", "u", "SELECT person_id, updated_at FROM person WHERE person_id <> 'P000001' ORDER BY 1")
+    add_file(workspace, tmp_path, "b.csv", [(None, None, "zw@x.com", None), ("赵六", "13800000004", None, None)])
+    step = merge(workspace)
+    # the new records, plus the one person a new record shares an email with
+    assert (step.scope, step.records_in_scope, step.new_people) == ("incremental", 3, 1)
+    assert people_of(workspace) == {"P000001": [1, 4], "P000002": [2], "P000003": [3], "P000004": [5]}
+    assert workspace.fetchall("t", "u", "SELECT person_id, updated_at FROM person WHERE person_id IN ('P000002', 'P000003') ORDER BY 1") == untouched
+    incremental = people_of(workspace)
+    merge(workspace, full=True)
+    assert people_of(workspace) == incremental
+
+
+def test_replaced_file_removes_its_records_from_people(workspace, tmp_path):
+    add_file(workspace, tmp_path, "a.csv", [("张伟", "13800000001", None, None)])
+    path = tmp_path / "b.csv"
+    add_file(workspace, tmp_path, "b.csv", [("张伟", "13800000001", "zw@x.com", None), ("李娜", "13800000002", None, None)])
+    merge(workspace)
+    assert people_of(workspace) == {"P000001": [1, 2], "P000002": [3]}
+    path.write_text("姓名,手机\n张伟,13800000001\n", encoding="utf-8")  # the corrected export
+    import_paths(workspace, [path], replace=False)
+    workspace.sql("t", "drop old", "DELETE FROM source_record WHERE batch_id = 2")  # as --replace of the old content does
+    merge(workspace)
+    assert people_of(workspace) == {"P000001": [1, 4]}
+    assert workspace.fetchall("t", "p", "SELECT person_id, record_count FROM person ORDER BY 1") == [("P000001", 2)]

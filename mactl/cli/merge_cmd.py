@@ -28,13 +28,14 @@ def merge_command(
     ctx: typer.Context,
     recipe: Optional[Path] = typer.Option(None, "--recipe", "-r", help="Recipe whose identity: section sets rules, thresholds and survivorship."),
     region: Optional[str] = typer.Option(None, "--region", help="Default phone region, e.g. CN (the default), HK, SG, US."),
+    full: bool = typer.Option(False, "--full", help="Match every record again, not only what new data can touch."),
     json_output: bool = JSON,
 ) -> None:
     """Merge new records into people: exact keys, fuzzy name/company/email links, guards against wrong merges."""
     if ctx.invoked_subcommand is not None:
         return
     with ui.workspace(ctx) as ws, ui.progress_bar(ctx) as progress:
-        summary = merge(ws, recipe_path=recipe, region=region, progress=progress)
+        summary = merge(ws, recipe_path=recipe, region=region, full=full, progress=progress)
     _print_summary(summary, json_output)
 
 

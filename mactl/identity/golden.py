@@ -102,20 +102,23 @@ PERSON_COLUMNS = (
 
 
 def write_people_sql() -> list[tuple[str, str]]:
-    """Replace person, person_record and person_contact; keep created_at, and updated_at when nothing changed."""
+    """Replace the people in scope (and their records' rows); keep created_at, and updated_at when nothing changed."""
     same = " AND ".join(f"o.{c} IS NOT DISTINCT FROM g.{c}" for c in PERSON_COLUMNS[1:])
     cols = ", ".join(f"g.{c}" for c in PERSON_COLUMNS)
+    in_scope = "person_id IN (SELECT person_id FROM _id_scope_people)"
     return [
-        ("previous people", "CREATE OR REPLACE TEMP TABLE _id_old_person AS SELECT * FROM person"),
-        ("clear people", "DELETE FROM person"),
+        ("previous people", f"CREATE OR REPLACE TEMP TABLE _id_old_person AS SELECT * FROM person WHERE {in_scope}"),
+        ("clear people", f"DELETE FROM person WHERE {in_scope} OR person_id IN (SELECT person_id FROM _id_golden)"),
         ("write people", f"""
             INSERT INTO person ({', '.join(PERSON_COLUMNS)}, created_at, updated_at)
             SELECT {cols}, COALESCE(o.created_at, ?), CASE WHEN o.person_id IS NOT NULL AND {same} THEN o.updated_at ELSE ? END
             FROM _id_golden g LEFT JOIN _id_old_person o USING (person_id)"""),
-        ("clear person_record", "DELETE FROM person_record"),
+        ("clear person_record", f"""
+            DELETE FROM person_record WHERE {in_scope} OR record_id IN (SELECT record_id FROM _id_scope)
+                OR record_id NOT IN (SELECT record_id FROM _id_all)"""),
         ("write person_record", """
             INSERT INTO person_record SELECT l.record_id, f.person_id FROM _id_label l JOIN _id_final f USING (label)"""),
-        ("clear contacts", "DELETE FROM person_contact"),
+        ("clear contacts", f"DELETE FROM person_contact WHERE {in_scope} OR person_id IN (SELECT person_id FROM _id_golden)"),
         ("write contacts", """
             INSERT INTO person_contact
             SELECT f.person_id, kind, value, true, any_value(detail), min(seen), max(seen)

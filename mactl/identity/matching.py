@@ -44,7 +44,7 @@ class MatchSettings:
 def build_record_view_sql() -> str:
     """One row per record with what matching needs: keys, name signature, surname-only form, company."""
     return """
-        CREATE OR REPLACE TEMP TABLE _id_rec AS
+        CREATE OR REPLACE TEMP TABLE _id_all AS
         SELECT n.record_id, n.email, n.email_is_role, n.phone, n.wechat_unionid, n.crm_id,
                CASE WHEN NOT COALESCE(n.surname_only, false) THEN n.name_pinyin END AS sig,
                CASE WHEN n.surname_only THEN n.name_pinyin END AS sur,
@@ -52,13 +52,14 @@ def build_record_view_sql() -> str:
         FROM record_norm n JOIN source_record s USING (record_id)"""
 
 
-def build_keys_sql(rules: tuple[str, ...]) -> str:
+def build_keys_sql(rules: tuple[str, ...], source: str = "_id_rec", target: str = "_id_keys") -> str:
+    """One row per (record, strong key) for the enabled exact rules."""
     parts = [
-        f"SELECT record_id, '{rule}' AS rule, {column} AS key FROM _id_rec WHERE {column} IS NOT NULL AND {condition}"
+        f"SELECT record_id, '{rule}' AS rule, {column} AS key FROM {source} WHERE {column} IS NOT NULL AND {condition}"
         for rule, (column, condition) in STRONG_KEYS.items()
         if rule in rules
     ] or ["SELECT CAST(NULL AS BIGINT) AS record_id, '' AS rule, '' AS key WHERE false"]
-    return "CREATE OR REPLACE TEMP TABLE _id_keys AS " + " UNION ALL ".join(parts)
+    return f"CREATE OR REPLACE TEMP TABLE {target} AS " + " UNION ALL ".join(parts)
 
 
 def build_groups_sql() -> str:

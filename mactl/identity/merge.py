@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from pydantic import Field, field_validator
 
-from mactl.identity import clusters, golden, matching
+from mactl.identity import clusters, golden, matching, scope
 from mactl.identity.matching import STAGE, MatchSettings
 from mactl.identity.normalize import normalize_records
 from mactl.progress import Progress, report
@@ -81,14 +82,20 @@ class MergeSummary:
     by_channel: list[dict] = field(default_factory=list)
     review_open: int = 0
     review_added: int = 0
+    scope: str = "incremental"  # incremental | full
+    records_in_scope: int = 0  # records matched again in this run
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def merge(ws: Workspace, *, recipe_path: str | Path | None = None, region: Optional[str] = None,
+def merge(ws: Workspace, *, recipe_path: str | Path | None = None, region: Optional[str] = None, full: bool = False,
           progress: Progress | None = None) -> MergeSummary:
-    """Normalise new records, match, cluster, and rewrite people; nothing changes when nothing is new."""
+    """Normalise new records, match, cluster, and rewrite people; nothing changes when nothing is new.
+
+    Incremental: only people a new record, a removed record or a new decision can touch are matched
+    again (see identity.scope). ``full`` (or a change of the identity rules) re-matches everything.
+    """
     recipe = load_identity_recipe(recipe_path)
     settings = MatchSettings(
         email_typo_similarity=recipe.email_typo_similarity,
@@ -97,48 +104,67 @@ def merge(ws: Workspace, *, recipe_path: str | Path | None = None, region: Optio
         enabled_rules=tuple(recipe.rules),
     )
     summary = MergeSummary()
+    settings_hash = hashlib.sha256(recipe.model_dump_json().encode()).hexdigest()[:16]
     with ws.transaction():
         summary.normalised = normalize_records(ws, region=region or recipe.region, progress=progress)
         report(progress, "merging", 0, 5)
         ws.sql(STAGE, "record view", matching.build_record_view_sql())
-        ws.sql(STAGE, "keys", matching.build_keys_sql(settings.enabled_rules))
-        ws.sql(STAGE, "key groups", matching.build_groups_sql())
-        summary.shared_keys = matching.mark_shared_groups(ws)
-        ws.sql(STAGE, "strong edges", matching.build_strong_edges_sql())
-        ws.sql(STAGE, "manual links", """
-            CREATE OR REPLACE TEMP TABLE _id_strong_all AS
-            SELECT record_id, other_record_id, rule, key FROM _id_strong
-            UNION ALL
-            SELECT o.record_id, o.other_record_id, 'manual_link', o.reason FROM identity_override o
-            SEMI JOIN _id_rec a ON a.record_id = o.record_id SEMI JOIN _id_rec b ON b.record_id = o.other_record_id
-            WHERE o.active AND o.kind = 'must_link'""")
-        report(progress, "merging", 1, 5)
-        clusters.label_components(ws, "_id_strong_all")
-        clusters.split_cannot_links(ws, "_id_strong_all")
-        ws.sql(STAGE, "component profiles", matching.component_profile_sql())
-        report(progress, "merging", 2, 5)
-        pairs = matching.weak_pairs(ws, settings)
-        accepted = clusters.join_weak(ws, pairs)
-        _record_links(ws, accepted)
-        summary.review_added = _queue_reviews(ws, [p for p in pairs if p.review])
-        report(progress, "merging", 3, 5)
-        _assign_ids(ws, summary)
-        ws.sql(STAGE, "golden records", golden.golden_sql(recipe.survivorship), [recipe.source_priority] * 3)
-        now = utc_now()
-        for step, sql in golden.write_people_sql():
-            ws.sql(STAGE, step, sql, [now, now] if step == "write people" else None)
-        report(progress, "merging", 4, 5)
+        overrides_seen = int(ws.get_setting("identity.overrides_seen", "0") or 0)
+        full = full or ws.get_setting("identity.settings_hash") != settings_hash
+        in_scope = scope.build_scope(ws, settings.enabled_rules, full=full, overrides_seen=overrides_seen)
+        summary.scope = "full" if full else "incremental"
+        summary.records_in_scope = in_scope
+        if in_scope:
+            _match_and_write(ws, recipe, settings, summary, progress)
+        ws.set_setting("identity.settings_hash", settings_hash)
+        ws.set_setting("identity.overrides_seen", str(ws.scalar(STAGE, "overrides seen", "SELECT COALESCE(max(override_id), 0) FROM identity_override")))
         _summarise(ws, summary)
-        for table in ("_id_rec", "_id_keys", "_id_groups", "_id_strong", "_id_strong_all", "_id_edge", "_id_label",
-                      "_id_profile", "_id_claim", "_id_owner", "_id_survivor", "_id_final", "_id_merged",
-                      "_id_golden", "_id_old_person", "_id_relabel", "_id_old_map"):
+        for table in ("_id_all", "_id_rec", "_id_keys", "_id_keys_all", "_id_groups", "_id_strong", "_id_strong_all",
+                      "_id_edge", "_id_label", "_id_profile", "_id_claim", "_id_owner", "_id_survivor", "_id_final",
+                      "_id_merged", "_id_golden", "_id_old_person", "_id_relabel", "_id_old_map", "_id_gone", "_id_seed",
+                      "_id_hop", "_id_scope", "_id_scope_people"):
             ws.sql(STAGE, "drop temp", f"DROP TABLE IF EXISTS {table}")
         report(progress, "merging", 5, 5)
     return summary
 
 
+def _match_and_write(ws: Workspace, recipe: IdentityRecipe, settings: MatchSettings, summary: MergeSummary,
+                     progress: Progress | None) -> None:
+    """Match and cluster the records in scope, then rewrite their people."""
+    ws.sql(STAGE, "records in scope", "CREATE OR REPLACE TEMP TABLE _id_rec AS SELECT * FROM _id_all SEMI JOIN _id_scope USING (record_id)")
+    ws.sql(STAGE, "keys", matching.build_keys_sql(settings.enabled_rules))
+    ws.sql(STAGE, "key groups", matching.build_groups_sql())
+    summary.shared_keys = matching.mark_shared_groups(ws)
+    ws.sql(STAGE, "strong edges", matching.build_strong_edges_sql())
+    ws.sql(STAGE, "manual links", """
+        CREATE OR REPLACE TEMP TABLE _id_strong_all AS
+        SELECT record_id, other_record_id, rule, key FROM _id_strong
+        UNION ALL
+        SELECT o.record_id, o.other_record_id, 'manual_link', o.reason FROM identity_override o
+        SEMI JOIN _id_rec a ON a.record_id = o.record_id SEMI JOIN _id_rec b ON b.record_id = o.other_record_id
+        WHERE o.active AND o.kind = 'must_link'""")
+    report(progress, "merging", 1, 5)
+    clusters.label_components(ws, "_id_strong_all")
+    clusters.split_cannot_links(ws, "_id_strong_all")
+    ws.sql(STAGE, "component profiles", matching.component_profile_sql())
+    report(progress, "merging", 2, 5)
+    pairs = matching.weak_pairs(ws, settings)
+    accepted = clusters.join_weak(ws, pairs)
+    _record_links(ws, accepted)
+    summary.review_added = _queue_reviews(ws, [p for p in pairs if p.review])
+    report(progress, "merging", 3, 5)
+    _assign_ids(ws, summary)
+    ws.sql(STAGE, "golden records", golden.golden_sql(recipe.survivorship), [recipe.source_priority] * 3)
+    now = utc_now()
+    for step, sql in golden.write_people_sql():
+        ws.sql(STAGE, step, sql, [now, now] if step == "write people" else None)
+    report(progress, "merging", 4, 5)
+
+
 def _record_links(ws: Workspace, accepted: list[matching.WeakPair]) -> None:
-    ws.sql(STAGE, "clear links", "DELETE FROM identity_link")
+    ws.sql(STAGE, "clear links", """
+        DELETE FROM identity_link WHERE record_id IN (SELECT record_id FROM _id_scope)
+            OR other_record_id IN (SELECT record_id FROM _id_scope) OR record_id NOT IN (SELECT record_id FROM _id_all)""")
     ws.sql(STAGE, "strong links", """
         INSERT INTO identity_link SELECT record_id, other_record_id, rule, 'strong', NULL, key FROM _id_strong_all""")
     if accepted:
@@ -160,12 +186,12 @@ def _queue_reviews(ws: Workspace, unsure: list[matching.WeakPair]) -> int:
     ws.sql(STAGE, "queue reviews", """
         INSERT INTO identity_review
         SELECT u.record_id, u.other_record_id, u.rule, u.score, u.reason, 'open', ?, NULL
-        FROM _id_unsure u
+        FROM (SELECT DISTINCT *, least(record_id, other_record_id) AS lo, greatest(record_id, other_record_id) AS hi
+              FROM _id_unsure) u
         JOIN _id_label la ON la.record_id = u.record_id JOIN _id_label lb ON lb.record_id = u.other_record_id
-        WHERE la.label <> lb.label
-          AND NOT EXISTS (SELECT 1 FROM identity_review r
-                          WHERE (r.record_id = u.record_id AND r.other_record_id = u.other_record_id)
-                             OR (r.record_id = u.other_record_id AND r.other_record_id = u.record_id))""", [utc_now()])
+        ANTI JOIN (SELECT least(record_id, other_record_id) AS lo, greatest(record_id, other_record_id) AS hi
+                   FROM identity_review) r ON r.lo = u.lo AND r.hi = u.hi
+        WHERE la.label <> lb.label""", [utc_now()])
     ws.sql(STAGE, "drop temp", "DROP TABLE _id_unsure")
     return int(ws.scalar(STAGE, "count reviews", "SELECT count(*) FROM identity_review")) - int(before)
 

@@ -1,0 +1,77 @@
+"""Which records a merge must look at again: the incremental part of `merge`.
+
+Seeds are the records that changed: new records, the remaining records of
+people who lost records (import --replace), and records named by decisions
+made since the last merge. The scope is every person who shares a strong key
+with a seed, or a name with the same company or email domain (what a fuzzy
+rule could link), then every person sharing a strong key with those: the
+decisions of key groups (shared or not) depend on all their members. Complete
+people only, so stable ids and golden records are computed from all their
+records. Everyone else is left exactly as they are.
+"""
+
+from __future__ import annotations
+
+from mactl.identity import matching
+from mactl.identity.matching import STAGE
+from mactl.workspace import Workspace
+
+
+def build_scope(ws: Workspace, rules: tuple[str, ...], *, full: bool, overrides_seen: int) -> int:
+    """Create _id_scope(record_id) and _id_scope_people(person_id); returns the number of records in scope."""
+    if full:
+        ws.sql(STAGE, "scope: everything", "CREATE OR REPLACE TEMP TABLE _id_scope AS SELECT record_id FROM _id_all")
+        ws.sql(STAGE, "scope: everyone", """
+            CREATE OR REPLACE TEMP TABLE _id_scope_people AS
+            SELECT person_id FROM person UNION SELECT DISTINCT person_id FROM person_record""")
+        return int(ws.scalar(STAGE, "count scope", "SELECT count(*) FROM _id_scope"))
+    ws.sql(STAGE, "scope: all keys", matching.build_keys_sql(rules, source="_id_all", target="_id_keys_all"))
+    for step, sql in _scope_steps():
+        uses = sql.count("$seen")
+        ws.sql(STAGE, step, sql.replace("$seen", "?"), [overrides_seen] * uses if uses else None)
+    return int(ws.scalar(STAGE, "count scope", "SELECT count(*) FROM _id_scope"))
+
+
+def _scope_steps() -> list[tuple[str, str]]:
+    return [
+        ("scope: people who lost records", """
+            CREATE OR REPLACE TEMP TABLE _id_gone AS
+            SELECT DISTINCT person_id FROM person_record ANTI JOIN _id_all USING (record_id)"""),
+        ("scope: seeds", """
+            CREATE OR REPLACE TEMP TABLE _id_seed AS
+            SELECT record_id FROM (
+                SELECT record_id FROM _id_all ANTI JOIN person_record USING (record_id)
+                UNION SELECT pr.record_id FROM person_record pr SEMI JOIN _id_gone g ON g.person_id = pr.person_id
+                UNION SELECT pr.record_id FROM person_record pr JOIN identity_override o
+                      ON pr.record_id = o.record_id OR pr.record_id = o.other_record_id
+                      WHERE o.override_id > $seen
+                UNION SELECT o.record_id FROM identity_override o WHERE o.override_id > $seen
+                UNION SELECT o.other_record_id FROM identity_override o WHERE o.override_id > $seen
+            ) SEMI JOIN _id_all USING (record_id)"""),
+        ("scope: first hop", """
+            CREATE OR REPLACE TEMP TABLE _id_hop AS
+            WITH seed_keys AS (SELECT DISTINCT k.rule, k.key FROM _id_keys_all k SEMI JOIN _id_seed s USING (record_id)),
+                 seed_names AS (SELECT DISTINCT r.sig, r.company_pinyin, split_part(r.email, '@', 2) AS domain
+                                FROM _id_all r SEMI JOIN _id_seed s USING (record_id) WHERE r.sig IS NOT NULL),
+                 touched AS (
+                    SELECT k.record_id FROM _id_keys_all k SEMI JOIN seed_keys sk ON sk.rule = k.rule AND sk.key = k.key
+                    UNION SELECT a.record_id FROM _id_all a SEMI JOIN seed_names n
+                          ON a.sig = n.sig AND (a.company_pinyin = n.company_pinyin OR split_part(a.email, '@', 2) = n.domain)
+                    UNION SELECT record_id FROM _id_seed)
+            SELECT DISTINCT pr.person_id FROM person_record pr SEMI JOIN touched t USING (record_id)"""),
+        ("scope: second hop", """
+            CREATE OR REPLACE TEMP TABLE _id_scope_people AS
+            WITH hop_keys AS (
+                SELECT DISTINCT k.rule, k.key FROM _id_keys_all k JOIN person_record pr USING (record_id)
+                SEMI JOIN _id_hop h ON h.person_id = pr.person_id)
+            SELECT person_id FROM _id_hop
+            UNION SELECT DISTINCT pr.person_id FROM _id_keys_all k
+                  SEMI JOIN hop_keys hk ON hk.rule = k.rule AND hk.key = k.key JOIN person_record pr USING (record_id)
+            UNION SELECT person_id FROM _id_gone"""),
+        ("scope: records", """
+            CREATE OR REPLACE TEMP TABLE _id_scope AS
+            SELECT record_id FROM (
+                SELECT record_id FROM _id_seed
+                UNION SELECT pr.record_id FROM person_record pr SEMI JOIN _id_scope_people sp ON sp.person_id = pr.person_id
+            ) SEMI JOIN _id_all USING (record_id)"""),
+    ]
