@@ -38,6 +38,7 @@ class MatchSettings:
     email_typo_similarity: float = 88.0  # rapidfuzz ratio of two emails of the same name
     common_name_people: int = 3  # a name seen with this many different mobiles is "common"
     max_block: int = 200  # larger fuzzy blocks are skipped (too unspecific to link anything)
+    max_review_block: int = 10  # a common-name pair is queued for review only from a block this small
     enabled_rules: tuple[str, ...] = ("exact_email", "exact_phone", "exact_wechat", "exact_crm_id", "name_company", "email_typo")
 
 
@@ -155,9 +156,12 @@ def name_company_pairs_sql() -> str:
             FROM _id_rec r JOIN _id_label l USING (record_id) JOIN _id_profile p USING (label)
             WHERE r.company_pinyin IS NOT NULL AND length(r.company_pinyin) >= 2),
         sized AS (SELECT *, count(*) OVER (PARTITION BY sig, company_pinyin) AS block FROM b)
-        SELECT DISTINCT x.label AS a, y.label AS b, x.sig, x.company_pinyin
+        SELECT DISTINCT x.label AS a, y.label AS b, x.sig, x.company_pinyin, c.sig IS NOT NULL AS common
         FROM sized x JOIN sized y ON x.sig = y.sig AND x.company_pinyin = y.company_pinyin AND x.label < y.label
+        LEFT JOIN _id_common c ON c.sig = x.sig
         WHERE x.block <= $max_block
+          -- a common name in a crowded company is neither a link nor a useful question
+          AND (c.sig IS NULL OR x.block <= $max_review_block)
           -- one company, not sister companies of one brand (新松机械 / 新松软件): equal, a prefix
           -- (华为 / 华为技术), or the same brand written in two scripts (huawei technologies / 华为技术)
           AND (x.company = y.company OR starts_with(x.company, y.company) OR starts_with(y.company, x.company)
@@ -199,14 +203,14 @@ class WeakPair:
 def weak_pairs(ws: Workspace, settings: MatchSettings) -> list[WeakPair]:
     """Fuzzy candidate pairs between strong components, scored in batch."""
     pairs: list[WeakPair] = []
-    common = {r[0] for r in ws.fetchall(STAGE, "common names", common_names_sql().replace("$common", "?"),
-                                        [settings.common_name_people])}
+    ws.sql(STAGE, "common names", "CREATE OR REPLACE TEMP TABLE _id_common AS " + common_names_sql().replace("$common", "?"),
+           [settings.common_name_people])
+    common_names = {r[0] for r in ws.fetchall(STAGE, "read common names", "SELECT sig FROM _id_common")}
     if "name_company" in settings.enabled_rules:
-        rows = ws.fetchall(STAGE, "name+company pairs", name_company_pairs_sql().replace("$max_block", "?"),
-                           [settings.max_block])
-        for a, b, sig, company in rows:
-            pairs.append(WeakPair(a, b, "name_company", 100.0, f"name '{sig}' and company '{company}'",
-                                  review=sig in common))
+        sql = name_company_pairs_sql().replace("$max_block", "?").replace("$max_review_block", "?")
+        rows = ws.fetchall(STAGE, "name+company pairs", sql, [settings.max_block, settings.max_review_block])
+        for a, b, sig, company, common in rows:
+            pairs.append(WeakPair(a, b, "name_company", 100.0, f"name '{sig}' and company '{company}'", review=common))
     if "email_typo" in settings.enabled_rules:
         rows = ws.fetchall(STAGE, "email typo pairs", email_typo_pairs_sql().replace("$max_block", "?"),
                            [settings.max_block])
@@ -215,5 +219,5 @@ def weak_pairs(ws: Workspace, settings: MatchSettings) -> list[WeakPair]:
             for (a, b, email_a, email_b, sig), score in zip(rows, scores):
                 if score >= settings.email_typo_similarity:
                     pairs.append(WeakPair(a, b, "email_typo", float(score), f"{email_a} ~ {email_b} (name '{sig}')",
-                                          review=sig in common))
+                                          review=sig in common_names))
     return pairs

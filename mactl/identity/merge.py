@@ -122,7 +122,7 @@ def merge(ws: Workspace, *, recipe_path: str | Path | None = None, region: Optio
         for table in ("_id_all", "_id_rec", "_id_keys", "_id_keys_all", "_id_groups", "_id_strong", "_id_strong_all",
                       "_id_edge", "_id_label", "_id_profile", "_id_claim", "_id_owner", "_id_survivor", "_id_final",
                       "_id_merged", "_id_golden", "_id_old_person", "_id_relabel", "_id_old_map", "_id_gone", "_id_seed",
-                      "_id_hop", "_id_scope", "_id_scope_people"):
+                      "_id_hop", "_id_scope", "_id_scope_people", "_id_common"):
             ws.sql(STAGE, "drop temp", f"DROP TABLE IF EXISTS {table}")
         report(progress, "merging", 5, 5)
     return summary
@@ -168,20 +168,34 @@ def _record_links(ws: Workspace, accepted: list[matching.WeakPair]) -> None:
     ws.sql(STAGE, "strong links", """
         INSERT INTO identity_link SELECT record_id, other_record_id, rule, 'strong', NULL, key FROM _id_strong_all""")
     if accepted:
-        ws.sql(STAGE, "weak links", """
-            INSERT INTO identity_link SELECT unnest(?), unnest(?), unnest(?), 'weak', unnest(?), unnest(?)""",
-               [[p.a for p in accepted], [p.b for p in accepted], [p.rule for p in accepted],
-                [p.score for p in accepted], [p.detail for p in accepted]])
+        _load_pairs(ws, "_id_accepted", accepted)
+        ws.sql(STAGE, "weak links", "INSERT INTO identity_link SELECT a, b, rule, 'weak', score, detail FROM _id_accepted")
+        ws.sql(STAGE, "drop temp", "DROP TABLE _id_accepted")
+
+
+def _load_pairs(ws: Workspace, table: str, pairs: list[matching.WeakPair]) -> None:
+    """Pairs into a temp table in one go (a registered frame, not per-row inserts)."""
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        "a": [p.a for p in pairs], "b": [p.b for p in pairs], "rule": [p.rule for p in pairs],
+        "score": [p.score for p in pairs], "detail": [p.detail for p in pairs],
+    })
+    ws.con.register("_mactl_pairs", frame)
+    try:
+        ws.sql(STAGE, f"load {table}", f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM _mactl_pairs")
+    finally:
+        ws.con.unregister("_mactl_pairs")
 
 
 def _queue_reviews(ws: Workspace, unsure: list[matching.WeakPair]) -> int:
     if not unsure:
         return 0
-    ws.sql(STAGE, "load unsure pairs", """
+    _load_pairs(ws, "_id_unsure_pairs", unsure)
+    ws.sql(STAGE, "unsure pairs", """
         CREATE OR REPLACE TEMP TABLE _id_unsure AS
-        SELECT unnest(?) AS record_id, unnest(?) AS other_record_id, unnest(?) AS rule, unnest(?) AS score, unnest(?) AS reason""",
-           [[p.a for p in unsure], [p.b for p in unsure], [p.rule for p in unsure], [p.score for p in unsure],
-            [f"common name: {p.detail}" for p in unsure]])
+        SELECT a AS record_id, b AS other_record_id, rule, score, 'common name: ' || detail AS reason FROM _id_unsure_pairs""")
+    ws.sql(STAGE, "drop temp", "DROP TABLE _id_unsure_pairs")
     before = ws.scalar(STAGE, "count reviews", "SELECT count(*) FROM identity_review")
     ws.sql(STAGE, "queue reviews", """
         INSERT INTO identity_review
