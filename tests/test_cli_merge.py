@@ -58,3 +58,16 @@ def test_exports_through_the_cli(cli, tmp_path):
     result = cli("export", "identities", "--out", tmp_path / "ids.txt")
     assert result.exit_code == 2
     assert "cannot write .txt files" in result.stderr
+
+
+def test_exports_report_json(cli, tmp_path):
+    form_csv(tmp_path / "form.csv")
+    cli("import", tmp_path / "form.csv")
+    cli("merge")
+    result = cli("export", "identities", "--out", tmp_path / "ids.csv", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"records": 2, "path": str(tmp_path / "ids.csv")}
+    rows = (tmp_path / "ids.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert rows == ["source_file,source_sheet,source_row,person_id", "form.csv,,2,P000001", "form.csv,,3,P000002"]
+    result = cli("export", "people", "--out", tmp_path / "people.csv", "--json")
+    assert json.loads(result.stdout) == {"people": 2, "path": str(tmp_path / "people.csv")}

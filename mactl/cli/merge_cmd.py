@@ -145,16 +145,25 @@ def undo_command(ctx: typer.Context, person_id: str = typer.Argument(..., help="
 
 
 @export_app.command("identities")
-def export_identities_command(ctx: typer.Context, out: Path = typer.Option(..., "--out", help="Output .csv, .xlsx or .parquet.")) -> None:
+def export_identities_command(ctx: typer.Context, out: Path = typer.Option(..., "--out", help="Output .csv, .xlsx or .parquet."),
+                              json_output: bool = JSON) -> None:
     """One row per imported record: source_file, source_sheet, source_row, person_id."""
     with ui.workspace(ctx, read_only=True) as ws:
         count = ops.export_identities(ws, out)
-    ui.note(ctx, f"{count} records written to {out}")
+    _report_export(ctx, "records", count, out, json_output)
 
 
 @export_app.command("people")
-def export_people_command(ctx: typer.Context, out: Path = typer.Option(..., "--out", help="Output .csv, .xlsx or .parquet.")) -> None:
+def export_people_command(ctx: typer.Context, out: Path = typer.Option(..., "--out", help="Output .csv, .xlsx or .parquet."),
+                          json_output: bool = JSON) -> None:
     """The golden records, one row per person."""
     with ui.workspace(ctx, read_only=True) as ws:
         count = ops.export_people(ws, out)
-    ui.note(ctx, f"{count} people written to {out}")
+    _report_export(ctx, "people", count, out, json_output)
+
+
+def _report_export(ctx: typer.Context, what: str, count: int, out: Path, json_output: bool) -> None:
+    if json_output:
+        ui.emit_json({what: count, "path": str(out)})
+    else:
+        ui.note(ctx, f"{count} {what} written to {out}")
