@@ -84,6 +84,7 @@ def mark_killed_runs(ws: Workspace) -> list[int]:
         with ws.transaction():
             ws.sql(STAGE, "mark killed runs", "UPDATE mactl_run SET status = 'killed' WHERE status = 'running'")
             ws.sql(STAGE, "mark killed steps", "UPDATE mactl_run_step SET status = 'killed' WHERE status = 'running'")
+            ws.sql(STAGE, "skip unreached steps", "UPDATE mactl_run_step SET status = 'skipped' WHERE status = 'pending'")
     return killed
 
 
