@@ -6,8 +6,9 @@ phones stored as numbers, scan times stored as Excel dates, one row with only a 
 
 from datetime import datetime
 
-from mactl.importing import import_paths
 from conftest import REPO
+
+from mactl.importing import import_paths
 
 XLS = REPO / "tests" / "data" / "importing" / "成都软博会_展会名单.xls"
 
