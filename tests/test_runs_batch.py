@@ -163,3 +163,13 @@ def test_killed_run_leaves_a_consistent_database_and_the_next_run_completes(db_p
 def test_lock_file_is_removed_after_a_run(cli, db_path, recipe):
     assert cli("run", recipe).exit_code == 0
     assert not Path(str(db_path) + ".lock").exists()
+
+
+def test_demo_recipe_plans_every_step_on_the_sample_data(cli):
+    plan = cli("run", REPO / "recipes" / "demo.yaml", "--dry-run", "--json", "--as-of", "2026-10-01")
+    assert plan.exit_code == 0, plan.stderr
+    data = json.loads(plan.stdout)
+    assert len(data["new_files"]) == 7
+    assert data["output_dir"] == str(REPO / "demo" / "out" / "2026-10-01")
+    assert data["steps"] == ["import", "merge", "score", "segments", "assign", "export_assignments", "send_list",
+                             "export_people", "report"]

@@ -41,6 +41,7 @@ def write_report_xlsx(report: Report, path: str | Path) -> Path:
 
 def _add_chart(sheet, section: Section, title: str, category: str, values: list[str], horizontal: bool) -> None:
     from openpyxl.chart import BarChart, Reference
+    from openpyxl.chart.data_source import AxDataSource, StrRef
 
     chart = BarChart()
     chart.type = "bar" if horizontal else "col"
@@ -51,8 +52,9 @@ def _add_chart(sheet, section: Section, title: str, category: str, values: list[
     for name in values:
         column = section.columns.index(name) + 1
         chart.add_data(Reference(sheet, min_col=column, min_row=1, max_row=last), titles_from_data=True)
-    labels = section.columns.index(category) + 1
-    chart.set_categories(Reference(sheet, min_col=labels, min_row=2, max_row=last))
+    labels = Reference(sheet, min_col=section.columns.index(category) + 1, min_row=2, max_row=last)
+    for series in chart.series:  # text categories as a string reference, which WPS needs to show labels
+        series.cat = AxDataSource(strRef=StrRef(f=str(labels)))
     if horizontal:
         chart.x_axis.scaling.orientation = "maxMin"  # first stage on top, like a funnel
         chart.legend = None
