@@ -83,6 +83,9 @@ class Params:
         return f"${name}"
 
 
+NULL_TEXT = "CAST(NULL AS VARCHAR)"
+
+
 def _raw(plan: SheetPlan, params: Params, name: str) -> str:
     """The text of a field: its column, else the recipe's fixed value, else NULL."""
     column = plan.column(name)
@@ -93,11 +96,13 @@ def _raw(plan: SheetPlan, params: Params, name: str) -> str:
         return column
     if fixed is not None:
         return f"CAST({params.add(fixed)} AS VARCHAR)"
-    return "CAST(NULL AS VARCHAR)"
+    return NULL_TEXT
 
 
 def _phone_digits_sql(raw: str) -> str:
     """Excel's number forms back to digits: '1.3598765432E+10' and '13812345678.0' → '13598765432'."""
+    if raw == NULL_TEXT:  # no such column: skip the work (and the planner's) for every row
+        return raw
     return f"""CASE
         WHEN regexp_full_match({raw}, '[0-9](\\.[0-9]+)?[eE]\\+?[0-9]+')
             THEN CAST(CAST(CAST({raw} AS DOUBLE) AS HUGEINT) AS VARCHAR)
@@ -107,6 +112,8 @@ def _phone_digits_sql(raw: str) -> str:
 
 def _time_sql(raw: str, params: Params, timezone: str) -> str:
     """Local time text (ISO, 2026/9/16 14:05, 2026年9月16日, Excel serial) → naive UTC; NULL if unparseable."""
+    if raw == NULL_TEXT:
+        return "CAST(NULL AS TIMESTAMP)"
     zone = params.add(timezone)
     formats = params.add(TIME_FORMATS)
     local = f"""CASE
@@ -118,14 +125,19 @@ def _time_sql(raw: str, params: Params, timezone: str) -> str:
 
 
 def _flag_sql(raw: str, params: Params) -> str:
+    if raw == NULL_TEXT:
+        return "CAST(NULL AS BOOLEAN)"
+    # list_contains, not IN (SELECT unnest(...)): a list lookup per row instead of a hash join per flag
     return (
-        f"CASE WHEN lower({raw}) IN (SELECT unnest({params.add(YES_WORDS)}::VARCHAR[])) THEN true "
-        f"WHEN lower({raw}) IN (SELECT unnest({params.add(NO_WORDS)}::VARCHAR[])) THEN false END"
+        f"CASE WHEN list_contains({params.add(YES_WORDS)}::VARCHAR[], lower(trim({raw}))) THEN true "
+        f"WHEN list_contains({params.add(NO_WORDS)}::VARCHAR[], lower(trim({raw}))) THEN false END"
     )
 
 
 def _minutes_sql(raw: str) -> str:
     """'45', '45.5', '45分钟', '1:05:30' (h:mm:ss) → minutes."""
+    if raw == NULL_TEXT:
+        return "CAST(NULL AS DOUBLE)"
     return f"""CASE
         WHEN regexp_full_match({raw}, '[0-9]+:[0-9]{{2}}:[0-9]{{2}}')
             THEN CAST(split_part({raw}, ':', 1) AS DOUBLE) * 60 + CAST(split_part({raw}, ':', 2) AS DOUBLE)
@@ -176,11 +188,14 @@ def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str, record_b
     has_id = " OR ".join(f"{f} IS NOT NULL" for f in IDENTIFIER_FIELDS)
     cols.append(f"({has_id}) AS has_identifier")
     cols.append("COALESCE(" + ", ".join(TIME_FIELDS) + ") AS record_time")
-    # ids follow row order; lateral aliases (email, phone …) are resolved by DuckDB within the SELECT
+    # ids follow row order; lateral aliases (email, phone …) are resolved by DuckDB within the SELECT.
+    # The window runs over (_row) alone and is joined back: a window over the wide cleaned rows
+    # would carry every text column through its sort (several times slower at 1M rows).
     sql = f"""CREATE OR REPLACE TEMP TABLE {target} AS
-        SELECT *, CASE WHEN has_identifier THEN {params.add(record_base)} + sum(CAST(has_identifier AS INTEGER))
-                       OVER (ORDER BY _row ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) END AS record_id
-        FROM (SELECT {', '.join(cols)} FROM {source})"""
+        WITH cleaned AS MATERIALIZED (SELECT {', '.join(cols)} FROM {source}),
+        ids AS (SELECT _row, {params.add(record_base)} + row_number() OVER (ORDER BY _row) AS record_id
+                FROM cleaned WHERE has_identifier)
+        SELECT cleaned.*, ids.record_id FROM cleaned LEFT JOIN ids USING (_row)"""
     return sql, params.values
 
 
