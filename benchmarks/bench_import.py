@@ -21,8 +21,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run_import(files: list[Path]) -> tuple[float, float, dict]:
-    """Import files into a new workspace in a child process; returns (seconds, peak MB, summary)."""
+def run_import(files: list[Path]) -> tuple[float, float, float, dict]:
+    """Import files into a new workspace in a child process; returns (wall s, CPU s, peak MB, summary).
+
+    CPU seconds (user + system of the child) are reported beside wall time because on a
+    shared machine wall time mostly measures the neighbours.
+    """
     import json
 
     with tempfile.TemporaryDirectory(prefix="mactl-bench-") as tmp:
@@ -36,7 +40,7 @@ def run_import(files: list[Path]) -> tuple[float, float, dict]:
         stderr = process.stderr.read().decode()
         if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit(f"import failed ({os.waitstatus_to_exitcode(status)}):\n{stderr[-2000:]}")
-        return seconds, usage.ru_maxrss / 1024, json.loads(stdout)
+        return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, json.loads(stdout)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -58,14 +62,15 @@ def main(argv: list[str] | None = None) -> None:
     xlsx_files = sorted(data.glob("*.xlsx"))
     rows = []
     for label, files in (("CSV", csv_files), ("XLSX", xlsx_files), ("all", csv_files + xlsx_files)):
-        seconds, peak_mb, summary = run_import(files)
+        seconds, cpu, peak_mb, summary = run_import(files)
         source_rows = sum(s["rows"] for f in summary["files"] for s in f["sheets"])
-        rows.append((label, len(files), source_rows, summary["records"], seconds, source_rows / seconds, peak_mb))
-    print(f"\nmactl import on {data} ({os.cpu_count()} cores)\n")
-    print(f"| {'format':6} | files | {'rows':>9} | {'records':>9} | {'wall s':>7} | {'rows/s':>9} | {'peak MB':>7} |")
-    print("|--------|-------|-----------|-----------|---------|-----------|---------|")
-    for label, count, source_rows, records, seconds, rate, peak in rows:
-        print(f"| {label:6} | {count:5} | {source_rows:9,} | {records:9,} | {seconds:7.2f} | {rate:9,.0f} | {peak:7.0f} |")
+        rows.append((label, len(files), source_rows, summary["records"], seconds, cpu, source_rows / seconds, peak_mb))
+    load = os.getloadavg()[0]
+    print(f"\nmactl import on {data} ({os.cpu_count()} cores, load average {load:.1f} at the end)\n")
+    print(f"| {'format':6} | files | {'rows':>9} | {'records':>9} | {'wall s':>7} | {'CPU s':>7} | {'rows/s':>9} | {'peak MB':>7} |")
+    print("|--------|-------|-----------|-----------|---------|---------|-----------|---------|")
+    for label, count, source_rows, records, seconds, cpu, rate, peak in rows:
+        print(f"| {label:6} | {count:5} | {source_rows:9,} | {records:9,} | {seconds:7.2f} | {cpu:7.2f} | {rate:9,.0f} | {peak:7.0f} |")
 
 
 if __name__ == "__main__":
