@@ -135,7 +135,7 @@ def test_normalize_records_in_bulk_and_incrementally(workspace):
         name, surname_only, name_pinyin, company_key, company_pinyin FROM record_norm ORDER BY record_id""")
     assert rows == [
         (1, "zhang.wei@huawei.com", True, False, "+8613812345678", "mobile", None, "张伟", False, "wei zhang", "华为", "huawei"),
-        (2, None, None, None, "+8613812345678", "mobile", None, "zhang wei", False, "wei zhang", "huawei", "huawei"),
+        (2, None, None, None, "+8613812345678", "mobile", None, "wei zhang", False, "wei zhang", "huawei", "huawei"),
         (3, "info@acme.com", True, True, None, "landline", "+861062345678", "王", True, "wang", "acme", "acme"),
         (4, None, False, None, "+16502530000", "other", None, "李娜", False, "li na", None, None),
     ]

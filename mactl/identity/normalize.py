@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 
 import pandas as pd
@@ -163,20 +163,45 @@ def _opencc():
     return opencc.OpenCC("t2s")
 
 
+_SIMPLIFIED: dict[str, str] = {}  # filled in bulk by _prime_simplified for one normalize_records call
+
+
 def _simplified(text: str) -> str:
-    return _opencc().convert(text) if _CJK.search(text) else text
+    if not _CJK.search(text):
+        return text
+    known = _SIMPLIFIED.get(text)
+    return known if known is not None else _opencc().convert(text)
 
 
+def _prime_simplified(values: list[str]) -> None:
+    """Convert many strings in one OpenCC call (a call per value costs more than the conversion)."""
+    cjk = [v for v in values if "\n" not in v and _CJK.search(v)]
+    converted = _opencc().convert("\n".join(cjk)).split("\n") if cjk else []
+    if len(converted) == len(cjk):
+        _SIMPLIFIED.update(zip(cjk, converted))
+
+
+@lru_cache(maxsize=200_000)  # surnames, given names and brand keys repeat a lot; per process only
 def _pinyin(text: str) -> str:
     from pypinyin import lazy_pinyin
 
     return "".join(lazy_pinyin(text)).lower().replace("ü", "v")
 
 
+# the commonest Chinese surnames, most frequent first (the order settles "Wei Zhang": zhang is the likelier surname)
+COMMON_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪"
+    "范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+
+
 @lru_cache(maxsize=1)
-def _pinyin_surnames() -> frozenset[str]:
-    common = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-    return frozenset(_pinyin(ch) for ch in common) | frozenset(_pinyin(s) for s in COMPOUND_SURNAMES)
+def _pinyin_surname_rank() -> dict[str, int]:
+    """Pinyin of common surnames -> frequency rank (0 = commonest); homophones keep their best rank."""
+    rank: dict[str, int] = {}
+    for position, surname in enumerate((*COMMON_SURNAMES, *COMPOUND_SURNAMES)):
+        rank.setdefault(_pinyin(surname), position)
+    return rank
 
 
 def normalize_name(text: str | None) -> NameNorm:
@@ -187,8 +212,13 @@ def normalize_name(text: str | None) -> NameNorm:
     if raw.lower() in NON_NAMES:
         return empty
     if _CJK.search(raw) and not _LATIN.search(raw):
-        return _cjk_name(_simplified(re.sub(r"[\s·•.]+", "", raw)))
+        return _cjk_name(_simplified(_cjk_name_text(raw)))
     return _latin_name(raw)
+
+
+def _cjk_name_text(raw: str) -> str:
+    """张 伟 / 欧阳·娜娜 -> one run of characters (spaces and dots inside CJK names are layout, not content)."""
+    return re.sub(r"[\s·•.]+", "", raw)
 
 
 def _cjk_name(name: str) -> NameNorm:
@@ -239,18 +269,25 @@ def _latin_name(raw: str) -> NameNorm:
 
 
 def _is_chinese_order(raw: str, tokens: list[str]) -> bool:
-    """'Zhang Wei' (surname first) vs 'Wei Zhang' / 'John Smith': an all-caps first token, or a pinyin surname first."""
+    """'Zhang Wei' (surname first) vs 'Wei Zhang' / 'John Smith'.
+
+    Surname first when the first token is written in capitals (ZHANG Wei), or is a known pinyin
+    surname and the second is not one, or is the more common surname of the two (Zhang Wei, Wei Zhang).
+    """
     first_raw = raw.strip().split()[0].rstrip(".,") if raw.strip() else ""
     if len(first_raw) > 1 and first_raw.isalpha() and first_raw.isupper():
         return True
-    surnames = _pinyin_surnames()
-    return tokens[0] in surnames and tokens[1] not in surnames
+    rank = _pinyin_surname_rank()
+    first, second = rank.get(tokens[0]), rank.get(tokens[1])
+    if first is None:
+        return False
+    return second is None or first <= second
 
 
 def normalize_company(text: str | None) -> CompanyNorm:
     if text is None or not str(text).strip():
         return CompanyNorm(None, None, None, None)
-    name = _simplified(unicodedata.normalize("NFKC", str(text)).strip().lower())
+    name = _simplified(_company_text(text))
     if name in NON_NAMES:
         return CompanyNorm(None, None, None, None)
     region = None
@@ -281,6 +318,10 @@ def normalize_company(text: str | None) -> CompanyNorm:
         words.pop()
     key = " ".join(words)
     return CompanyNorm(name or None, key or None, key.replace(" ", "") or None, region)
+
+
+def _company_text(text: str) -> str:
+    return unicodedata.normalize("NFKC", str(text)).strip().lower()
 
 
 def _strip_suffixes(name: str, suffixes: tuple[str, ...], separator: bool = False) -> str:
@@ -336,6 +377,17 @@ def _mobile_sql(column: str) -> str:
                 THEN '+86' || right({digits}, 11) END"""
 
 
+def _landline_sql(column: str) -> str:
+    """Mainland landlines in SQL: 0 + area code (010, 02x: 8 digits follow; 0xxx: 7 or 8), no '+', no letters.
+
+    Anything else (extensions, foreign numbers, '+86 10 …') is left to phonenumbers.
+    """
+    digits = f"regexp_replace({column}, '[^0-9]', '', 'g')"
+    return f"""CASE WHEN NOT regexp_matches({column}, '[A-Za-z+]')
+                     AND regexp_full_match({digits}, '0(10|2[0-9])[2-9][0-9]{{7}}|0[3-9][0-9]{{2}}[2-9][0-9]{{6,7}}')
+                THEN '+86' || substr({digits}, 2) END"""
+
+
 def normalize_records(ws: Workspace, *, region: str = "CN", progress: Progress | None = None) -> int:
     """Fill record_norm for source records that have no row yet; returns how many were normalised."""
     ws.sql(STAGE, "forget removed records",
@@ -351,23 +403,23 @@ def normalize_records(ws: Workspace, *, region: str = "CN", progress: Progress |
         ws.sql(STAGE, "drop temp", "DROP TABLE _norm_new")
         return 0
     report(progress, "normalising", 0, 4)
-    # phones: mainland mobiles in SQL; everything else (landlines, foreign numbers) through phonenumbers
-    ws.sql(STAGE, "mobiles", f"""
+    # phones: mainland mobiles and landlines in SQL; the rest (foreign, extensions, odd forms) through phonenumbers
+    ws.sql(STAGE, "mobiles and landlines", f"""
         CREATE OR REPLACE TEMP TABLE _norm_phone_fast AS
-        SELECT DISTINCT phone AS raw, {_mobile_sql('phone')} AS e164 FROM _norm_new WHERE phone IS NOT NULL""")
-    slow = [r[0] for r in ws.fetchall(STAGE, "other phones", """
-        SELECT raw FROM _norm_phone_fast WHERE e164 IS NULL
-        UNION SELECT DISTINCT landline FROM _norm_new WHERE landline IS NOT NULL""")]
-    phones = pd.DataFrame([(raw, *asdict(normalize_phone(raw, region)).values()) for raw in slow],
-                          columns=["raw", "phone", "phone_valid", "phone_kind", "landline"]).astype(object)
+        SELECT raw, {_mobile_sql('raw')} AS e164, {_landline_sql('raw')} AS fixed
+        FROM (SELECT DISTINCT phone AS raw FROM _norm_new WHERE phone IS NOT NULL
+              UNION SELECT DISTINCT landline FROM _norm_new WHERE landline IS NOT NULL)""")
+    slow = _column(ws, "other phones", "SELECT raw FROM _norm_phone_fast WHERE e164 IS NULL AND fixed IS NULL")
+    phones = _frame(slow, lambda raw: normalize_phone(raw, region), PhoneNorm)
     report(progress, "normalising", 1, 4)
-    names = [r[0] for r in ws.fetchall(STAGE, "distinct names", "SELECT DISTINCT name FROM _norm_new WHERE name IS NOT NULL")]
-    name_frame = pd.DataFrame([(raw, *asdict(normalize_name(raw)).values()) for raw in names],
-                              columns=["raw", *NameNorm.__dataclass_fields__]).astype(object)
+    names = _column(ws, "distinct names", "SELECT DISTINCT name FROM _norm_new WHERE name IS NOT NULL")
+    _prime_simplified([_cjk_name_text(unicodedata.normalize("NFKC", v).strip()) for v in names])
+    name_frame = _frame(names, normalize_name, NameNorm)
     report(progress, "normalising", 2, 4)
-    companies = [r[0] for r in ws.fetchall(STAGE, "distinct companies", "SELECT DISTINCT company FROM _norm_new WHERE company IS NOT NULL")]
-    company_frame = pd.DataFrame([(raw, *asdict(normalize_company(raw)).values()) for raw in companies],
-                                 columns=["raw", *CompanyNorm.__dataclass_fields__]).astype(object)
+    companies = _column(ws, "distinct companies", "SELECT DISTINCT company FROM _norm_new WHERE company IS NOT NULL")
+    _prime_simplified([_company_text(v) for v in companies])
+    company_frame = _frame(companies, normalize_company, CompanyNorm)
+    _SIMPLIFIED.clear()
     report(progress, "normalising", 3, 4)
     _load_frame(ws, "_norm_phones", phones)
     _load_frame(ws, "_norm_names", name_frame)
@@ -377,6 +429,20 @@ def normalize_records(ws: Workspace, *, region: str = "CN", progress: Progress |
         ws.sql(STAGE, "drop temp", f"DROP TABLE IF EXISTS {table}")
     report(progress, "normalising", 4, 4)
     return count
+
+
+def _column(ws: Workspace, step: str, sql: str) -> list[str]:
+    return [row[0] for row in ws.fetchall(STAGE, step, sql)]
+
+
+def _frame(values: list[str], normalise, result_type) -> pd.DataFrame:
+    """One row per distinct raw value: the raw text and the columns of its normalised form."""
+    names = [f.name for f in fields(result_type)]
+    rows = []
+    for raw in values:
+        result = normalise(raw)
+        rows.append((raw, *(getattr(result, name) for name in names)))
+    return pd.DataFrame(rows, columns=["raw", *names]).astype(object)
 
 
 _BOOLEAN_COLUMNS = {"phone_valid", "surname_only"}
@@ -405,15 +471,17 @@ def insert_norm_sql() -> str:
                CASE WHEN r.e_ok THEN list_contains(?, split_part(r.e, '@', 1)) END,
                CASE WHEN r.e_ok THEN list_contains(?, split_part(r.e, '@', 2)) END,
                COALESCE(f.e164, p.phone),
-               CASE WHEN r.phone IS NULL THEN NULL WHEN f.e164 IS NOT NULL THEN true ELSE COALESCE(p.phone_valid, false) END,
-               CASE WHEN f.e164 IS NOT NULL THEN 'mobile' ELSE p.phone_kind END,
-               COALESCE(l.landline, l.phone, p.landline),
+               CASE WHEN r.phone IS NULL THEN NULL WHEN f.e164 IS NOT NULL OR f.fixed IS NOT NULL THEN true
+                    ELSE COALESCE(p.phone_valid, false) END,
+               CASE WHEN f.e164 IS NOT NULL THEN 'mobile' WHEN f.fixed IS NOT NULL THEN 'landline' ELSE p.phone_kind END,
+               COALESCE(lf.e164, lf.fixed, l.landline, l.phone, f.fixed, p.landline),
                n.name, n.name_script, n.surname, n.given_name, n.surname_only, n.honorific, n.gender_hint, n.name_pinyin,
                c.company, c.company_key, c.company_pinyin, c.company_region,
                r.wechat_unionid, r.wechat_openid, r.crm_id
         FROM _norm_new r
         LEFT JOIN _norm_phone_fast f ON f.raw = r.phone
-        LEFT JOIN _norm_phones p ON p.raw = r.phone AND f.e164 IS NULL
+        LEFT JOIN _norm_phones p ON p.raw = r.phone
+        LEFT JOIN _norm_phone_fast lf ON lf.raw = r.landline
         LEFT JOIN _norm_phones l ON l.raw = r.landline
         LEFT JOIN _norm_names n ON n.raw = r.name
         LEFT JOIN _norm_companies c ON c.raw = r.company"""
