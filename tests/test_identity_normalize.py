@@ -144,3 +144,96 @@ def test_normalize_records_in_bulk_and_incrementally(workspace):
     _insert_records(workspace, [(5, "陈老师", "13911112222", None, None)])
     assert normalize_records(workspace) == 1
     assert [r[0] for r in workspace.fetchall("t", "read", "SELECT record_id FROM record_norm ORDER BY 1")] == [1, 2, 3, 5]
+
+
+@pytest.mark.parametrize(
+    "text, surname, given",
+    [
+        ("Zhang Wei", "zhang", "wei"),  # leading pinyin surname
+        ("Wei Zhang", "zhang", "wei"),  # both are surnames: the commoner one (zhang) wins
+        ("Wang Fang", "wang", "fang"),
+        ("Fang Wang", "wang", "fang"),
+        ("Li Na", "li", "na"),
+        ("John Smith", "smith", "john"),
+        ("Mary Ann Johnson", "johnson", "mary ann"),
+    ],
+)
+def test_latin_name_order(text, surname, given):
+    result = normalize_name(text)
+    assert (result.surname, result.given_name) == (surname, given)
+
+
+@pytest.mark.parametrize(
+    "left, right",
+    [
+        ("张三", "张 三"),
+        ("張偉", "张伟"),
+        ("Zhang Wei", "Wei Zhang"),
+        ("ZHANG, Wei", "张伟"),
+        ("欧阳 娜娜", "Ouyang Nana"),
+    ],
+)
+def test_spellings_of_one_name_share_the_pinyin_key(left, right):
+    assert normalize_name(left).name_pinyin == normalize_name(right).name_pinyin
+
+
+@pytest.mark.parametrize(
+    "left, right",
+    [
+        ("华为", "华为技术有限公司"),
+        ("华为技术有限公司", "Huawei Technologies Co., Ltd."),
+        ("上海某某科技有限公司", "某某科技（上海）有限公司"),
+        ("美的集团", "美的集团股份有限公司"),
+    ],
+)
+def test_forms_of_one_company_share_the_key(left, right):
+    a, b = normalize_company(left), normalize_company(right)
+    assert a.company_pinyin == b.company_pinyin
+
+
+def test_common_names_and_generic_companies_are_not_emptied():
+    assert normalize_name("王伟").name == "王伟"
+    assert normalize_company("科技有限公司") == CompanyNorm("科技", "科技", "keji", None)
+
+
+PHONE_FORMS = [
+    "+86 138-1234-5678", "86 13812345678", "(+86)13812345678", "（+86）138 1234 5678", "0086 13812345678",
+    "138 1234 5678", "13812345678.0", "1.3812345678E+10", "010-62345678", "021 5432 1098", "0755-26543210",
+    "(0571)87654321", "+86 10 6234 5678", "010-62345678-8001", "+1 650 253 0000", "+44 7911 123456", "12345",
+    "12812345678", "138123456789", "tel 13812345678", "400-810-8888",
+]
+
+
+def test_bulk_phones_agree_with_the_per_value_rules(workspace):
+    """The SQL fast paths (mobiles, landlines) must give what normalize_phone gives."""
+    _insert_records(workspace, [(i, None, raw, None, None) for i, raw in enumerate(PHONE_FORMS)])
+    normalize_records(workspace)
+    rows = workspace.fetchall("t", "read", "SELECT record_id, phone, phone_valid, phone_kind, landline FROM record_norm")
+    got = {PHONE_FORMS[r[0]]: PhoneNorm(*r[1:]) for r in rows}
+    assert got == {raw: normalize_phone(raw) for raw in PHONE_FORMS}
+
+
+EMAIL_FORMS = [" Zhang.San@Example.COM ", "INFO@huawei.com", "li@QQ.com", "bad@", "a b@x.com", "", "noreply@x.cn"]
+
+
+def test_bulk_emails_agree_with_the_per_value_rules(workspace):
+    _insert_records(workspace, [(i, None, None, raw, None) for i, raw in enumerate(EMAIL_FORMS)])
+    normalize_records(workspace)
+    rows = workspace.fetchall("t", "read", """SELECT record_id, email, email_valid, email_domain, email_is_role,
+        email_is_freemail FROM record_norm""")
+    got = {EMAIL_FORMS[r[0]]: EmailNorm(*r[1:]) for r in rows}
+    assert got == {raw: normalize_email(raw) for raw in EMAIL_FORMS}
+
+
+def test_landline_column_and_switchboard_in_phone_column(workspace):
+    workspace.sql("t", "insert", """INSERT INTO source_record (record_id, batch_id, source_file, source_sheet, source_row,
+        file_sha256, channel, name, phone, landline, crm_id, wechat_unionid, imported_at)
+        VALUES (1, 1, 'f.csv', '', 2, 'x', 'crm', '李女士', '13912345678', '021-54321098', '123456789012345678.0', ' oU1 ', now()),
+               (2, 1, 'f.csv', '', 3, 'x', 'crm', '李女士', '021-54321098', NULL, NULL, '', now())""")
+    normalize_records(workspace)
+    rows = workspace.fetchall("t", "read", """SELECT record_id, phone, phone_valid, phone_kind, landline, crm_id,
+        wechat_unionid, surname, gender_hint FROM record_norm ORDER BY 1""")
+    assert rows == [
+        (1, "+8613912345678", True, "mobile", "+862154321098", "123456789012345678", "oU1", "李", "f"),
+        (2, None, True, "landline", "+862154321098", None, None, "李", "f"),
+    ]

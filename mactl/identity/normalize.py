@@ -364,7 +364,7 @@ _NORM_COLUMNS = (
 def _email_sql() -> str:
     return """
         lower(replace(trim(s.email), ' ', '')) AS e,
-        CASE WHEN s.email IS NULL THEN NULL
+        CASE WHEN NULLIF(trim(s.email), '') IS NULL THEN NULL
              ELSE regexp_full_match(lower(replace(trim(s.email), ' ', '')), '[a-z0-9._%+\\-'']+@[a-z0-9.\\-]+\\.[a-z]{2,}') END AS e_ok"""
 
 
