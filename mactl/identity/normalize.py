@@ -221,14 +221,20 @@ def _cjk_name_text(raw: str) -> str:
     return re.sub(r"[\s·•.]+", "", raw)
 
 
+_HONORIFIC_END = re.compile("(?<=.)(" + "|".join(word for word, _ in HONORIFICS) + ")$")
+_HONORIFIC_GENDER = dict(HONORIFICS)
+_COMPOUND_START = re.compile("^(" + "|".join(COMPOUND_SURNAMES) + ")")
+
+
 def _cjk_name(name: str) -> NameNorm:
     honorific, gender = None, None
-    for word, hint in HONORIFICS:
-        if name.endswith(word) and len(name) > len(word):
-            honorific, gender = word, hint
-            name = name[: -len(word)]
-            break
-    surname = next((s for s in COMPOUND_SURNAMES if name.startswith(s)), name[:1])
+    match = _HONORIFIC_END.search(name)
+    if match:
+        honorific = match.group(1)
+        gender = _HONORIFIC_GENDER[honorific]
+        name = name[: match.start()]
+    compound = _COMPOUND_START.match(name)
+    surname = compound.group(1) if compound else name[:1]
     given = name[len(surname):] or None
     surname_only = given is None
     tokens = sorted(t for t in (_pinyin(surname), _pinyin(given) if given else None) if t)
@@ -368,9 +374,16 @@ def _email_sql() -> str:
              ELSE regexp_full_match(lower(replace(trim(s.email), ' ', '')), '[a-z0-9._%+\\-'']+@[a-z0-9.\\-]+\\.[a-z]{2,}') END AS e_ok"""
 
 
+def _excel_number_sql(column: str) -> str:
+    """Undo Excel's number text in SQL, as _excel_number_text does: '13812345678.0', '1.3812345678E+10'."""
+    return f"""CASE WHEN regexp_full_match(trim({column}), '[0-9](\\.[0-9]+)?[eE][+]?[0-9]+')
+                     THEN CAST(CAST(CAST(trim({column}) AS DOUBLE) AS HUGEINT) AS VARCHAR)
+                     ELSE regexp_replace(trim({column}), '^([0-9]+)\\.0+$', '\\1') END"""
+
+
 def _mobile_sql(column: str) -> str:
     """Mainland mobiles in SQL (the bulk of the data): digits, optional 86/0086, 1[3-9] + 9 digits."""
-    digits = f"regexp_replace({column}, '[^0-9]', '', 'g')"
+    digits = f"regexp_replace({_excel_number_sql(column)}, '[^0-9]', '', 'g')"
     return f"""CASE WHEN regexp_full_match({digits}, '(0086|86)?1[3-9][0-9]{{9}}')
                      AND NOT regexp_matches({column}, '[A-Za-z]')
                      AND (NOT regexp_matches({column}, '^[ ]*[(（]?([+]|00)') OR regexp_matches({column}, '^[ ]*[(（]?([+]|00)[ ]*86'))
@@ -382,7 +395,7 @@ def _landline_sql(column: str) -> str:
 
     Anything else (extensions, foreign numbers, '+86 10 …') is left to phonenumbers.
     """
-    digits = f"regexp_replace({column}, '[^0-9]', '', 'g')"
+    digits = f"regexp_replace({_excel_number_sql(column)}, '[^0-9]', '', 'g')"
     return f"""CASE WHEN NOT regexp_matches({column}, '[A-Za-z+]')
                      AND regexp_full_match({digits}, '0(10|2[0-9])[2-9][0-9]{{7}}|0[3-9][0-9]{{2}}[2-9][0-9]{{6,7}}')
                 THEN '+86' || substr({digits}, 2) END"""
