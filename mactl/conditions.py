@@ -233,7 +233,7 @@ class _Compiler:
             if not isinstance(bounds, list) or len(bounds) != 2:
                 raise ConditionError(f"{path}.between", "expected [from, to] dates")
             low, high = (_as_datetime(b, f"{path}.between[{i}]") for i, b in enumerate(bounds))
-            if isinstance(bounds[1], date) and not isinstance(bounds[1], datetime):
+            if _is_whole_day(bounds[1]):
                 high = high + timedelta(days=1) - timedelta(microseconds=1)  # a date includes its whole day
             filters.append(f"e.occurred_at BETWEEN {self.param(low)} AND {self.param(high)}")
         where = spec.get("where", [])
@@ -281,3 +281,10 @@ def _as_datetime(value: Any, path: str) -> datetime:
         except ValueError:
             pass
     raise ConditionError(path, f"expected a date such as 2026-03-01, got {value!r}")
+
+
+def _is_whole_day(value: Any) -> bool:
+    """A bare date as upper bound means 'through the end of that day'."""
+    if isinstance(value, datetime):
+        return False
+    return isinstance(value, date) or (isinstance(value, str) and len(value.strip()) == 10)

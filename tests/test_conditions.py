@@ -8,7 +8,7 @@ import pytest
 
 from mactl.conditions import ConditionError, compile_condition
 from mactl.segments import membership_sql
-from tests.segfixture import NOW, add_event, add_person
+from tests.test_segments_fixture import NOW, add_event, add_person
 
 
 @pytest.fixture()
@@ -73,7 +73,7 @@ def test_event_windows_counts_and_properties(people):
     assert members(people, {"event": {**attend, "max_count": 1}}) == ["P2", "P3", "P4"]
     watched = {"event": {**attend, "where": [{"field": "watch_minutes", "op": ">=", "value": 30}]}}
     assert members(people, watched) == ["P1", "P2"]
-    between = {"event": {"between": ["2026-02-19", "2026-02-26"]}}  # P1's 10-day-old and P2's 3-day-old? no
+    between = {"event": {"between": ["2026-02-19", "2026-02-26"]}}  # a bare end date covers its whole day
     assert members(people, between) == ["P1", "P2"]
     assert members(people, {"event": {"type": ["form_submit", "email_open"]}}) == ["P2", "P3"]
 
