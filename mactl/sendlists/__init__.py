@@ -33,7 +33,7 @@ EXCLUSION_ORDER = (
 DEFAULT_CONSENT_REQUIRED = {"email": False, "sms": True, "wechat": False}
 _CAP = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*d\s*$")
 _PHONE_E164 = r"^\+[1-9][0-9]{6,14}$"
-_EMAIL_OK = r"^[a-z0-9._%+\-']+@[a-z0-9.\-]+\.[a-z]{2,}$"
+_EMAIL_OK = r"^[a-z0-9._%+\-'']+@[a-z0-9.\-]+\.[a-z]{2,}$"
 
 
 @dataclass
@@ -214,8 +214,8 @@ def arm_sql(shares: list[int], holdout: int) -> str:
         cumulative += share
         # scale the bucket into the eligible range: bucket - holdout < cumulative% of eligible
         parts.append(f"WHEN ({bucket} - {holdout}) * 100 < {cumulative} * {eligible} THEN '{chr(65 + index)}'")
-    parts.append(f"ELSE '{chr(65 + len(shares) - 1)}'")
-    return "CASE " + " ".join(parts) + " END"
+    last = f"'{chr(65 + len(shares) - 1)}'"
+    return "CASE " + " ".join(parts) + f" ELSE {last} END" if parts else last
 
 
 def classify_sql(channel: str, segment: str | None, *, needs_consent: bool, capped: bool,
@@ -232,7 +232,7 @@ def classify_sql(channel: str, segment: str | None, *, needs_consent: bool, capp
                          PARTITION BY address, reason IS NULL ORDER BY person_id) > 1
                       THEN 'duplicate address' ELSE reason END AS final_reason
             FROM checked)
-        SELECT person_id, name, company, address, final_reason AS reason,
+        SELECT person_id, name, company, address, final_reason AS reason, $list_name AS list_name,
                CASE WHEN final_reason IS NULL THEN {arm_sql(shares, holdout)} END AS arm
         FROM deduped"""
 
