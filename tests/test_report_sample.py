@@ -128,3 +128,15 @@ def test_cli_report_json_and_xlsx(cli, merged, tmp_path):
     assert "Merge statistics by channel" in table.stdout and "pairs awaiting review: 0" in table.stdout
     bad = runner("report", "--spend", tmp_path / "nope.csv")
     assert bad.exit_code == 66 and "spend file not found" in bad.stderr
+
+
+def test_assignment_load_per_rep(workspace):
+    if not workspace.table_exists("assignment"):
+        pytest.skip("the assignment stage is not part of this mactl")
+    rows = [("P1", "张伟", True), ("P2", "张伟", False), ("P3", "Lisa", False), ("P4", None, True)]
+    workspace.con.executemany(
+        "INSERT INTO assignment (person_id, rep, rule, assigned_at, status, sla_breached, updated_at) "
+        "VALUES (?, ?, 'r', now()::TIMESTAMP, 'assigned', ?, now()::TIMESTAMP)", rows)
+    section = build_report(workspace).section("assignment")
+    assert section.rows == [["(no rep)", 1, 1], ["Lisa", 1, 0], ["张伟", 2, 1]]
+    assert section.note is None

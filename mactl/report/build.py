@@ -228,7 +228,7 @@ def assignment_section(ws: Workspace) -> Section:
     breach = next((c for c in ("sla_breached", "breached") if c in columns), None)
     breaches = f"count(*) FILTER (WHERE {breach})" if breach else "NULL"
     section.rows = [list(r) for r in ws.fetchall(
-        STAGE, "assignment", f'SELECT "{rep}", count(*), {breaches} FROM assignment GROUP BY 1 ORDER BY 1')]
+        STAGE, "assignment", f'SELECT coalesce("{rep}", \'(no rep)\'), count(*), {breaches} FROM assignment GROUP BY 1 ORDER BY 1')]
     if breach is None:
         section.note = "SLA breaches: the assignment table has no breach column yet"
     return section

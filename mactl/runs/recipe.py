@@ -35,7 +35,7 @@ class StepSpec(StrictModel):
     list_name: Optional[str] = None
     cap: Optional[str] = None
     ab: Optional[str] = None
-    holdout: Optional[float] = None
+    holdout: Optional[int | str] = None  # send_list: e.g. 10 or "10%"
     out: Optional[str] = None           # file or folder name inside the output folder
     spend: Optional[str] = None         # report: CSV channel,spend
 
