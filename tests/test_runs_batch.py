@@ -173,3 +173,27 @@ def test_demo_recipe_plans_every_step_on_the_sample_data(cli):
     assert data["output_dir"] == str(REPO / "demo" / "out" / "2026-10-01")
     assert data["steps"] == ["import", "merge", "score", "segments", "assign", "export_assignments", "send_list",
                              "export_people", "report"]
+
+
+def test_rerun_sends_nothing_new(cli, db_path, tmp_path):
+    try:
+        import mactl.sendlists as sendlists
+        sendlists.export_send_list  # noqa: B018
+    except (ImportError, AttributeError):
+        pytest.skip("the send-list stage is not part of this mactl")
+    recipe = tmp_path / "send.yaml"
+    recipe.write_text("run:\n  inbox: [" + json.dumps(str(SAMPLE_DATA / "*")) + "]\n  output: out/{date}\n"
+                      "  steps:\n    - import\n    - merge\n    - send_list: {channel: email, list_name: nov}\n",
+                      encoding="utf-8")
+    first = cli("run", recipe, "--json", "--as-of", "2026-10-01")
+    assert first.exit_code == 0, first.stderr
+    sent = json.loads(first.stdout)["steps"][2]["counts"]["rows"]
+    out = tmp_path / "out" / "2026-10-01" / "send_email_nov.csv"
+    before = out.read_bytes()
+    lines_before = query(db_path, "SELECT count(*) FROM send_log_line")
+    second = cli("run", recipe, "--json", "--as-of", "2026-10-01")
+    assert second.exit_code == 0, second.stderr
+    assert json.loads(second.stdout)["steps"][2]["counts"]["rows"] == sent
+    assert out.read_bytes() == before
+    assert query(db_path, "SELECT count(*) FROM send_log") == [(1,)]
+    assert query(db_path, "SELECT count(*) FROM send_log_line") == lines_before
