@@ -17,12 +17,8 @@ def add_person(ws, person_id, *, score=None, **fields):
                [person_id, total, grade, stage, f"+{total} reasons", NOW, NOW])
 
 
-_next = [0]
-
-
 def add_event(ws, person_id, event_type, occurred_at, attributes=None, **fields):
-    _next[0] += 1
-    rid = _next[0]
+    rid = ws.scalar("test", "next id", "SELECT COALESCE(max(record_id), 0) + 1 FROM source_record")
     ws.sql("test", "record", """INSERT INTO source_record (record_id, batch_id, source_file, source_sheet, source_row,
            file_sha256, channel, attributes, imported_at) VALUES (?, 1, 'f.xlsx', 'S', ?, 'x', 'event', ?, ?)""",
            [rid, rid, attributes, NOW])
