@@ -265,3 +265,23 @@ def test_unknown_channel_and_missing_out(workspace, tmp_path):
         export_send_list(workspace, channel="fax", out=tmp_path / "x.csv")
     with pytest.raises(UsageError, match="no --out"):
         export_send_list(workspace, channel="email", out=None)
+
+
+def test_unsupported_output_leaves_no_log_and_no_file(workspace, people, tmp_path):
+    people.person("P000001", email="a@acme.cn")
+    with pytest.raises(UsageError, match="cannot write .txt"):
+        export_send_list(workspace, channel="email", out=tmp_path / "x.txt", as_of=NOW)
+    assert workspace.scalar("t", "n", "SELECT count(*) FROM send_log") == 0
+    assert not (tmp_path / "x.txt").exists()
+
+
+def test_holdout_people_are_not_logged_and_stay_in_holdout(workspace, people, tmp_path):
+    ids = [f"P{i:06d}" for i in range(1, 51)]
+    for pid in ids:
+        people.person(pid, email=f"{pid}@acme.cn")
+    summary = export_send_list(workspace, channel="email", out=tmp_path / "h.csv", list_name="h", holdout=20,
+                               as_of=NOW)
+    held = sorted(p for p in ids if expected_bucket("h", p) < 20)
+    assert summary.arms == {"A": 50 - len(held), "holdout": len(held)} and summary.rows == 50 - len(held)
+    logged = {r[0] for r in workspace.fetchall("t", "lines", "SELECT person_id FROM send_log_line")}
+    assert logged == set(ids) - set(held)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mactl.errors import UsageError
-from mactl.exporting import write_query
+from mactl.exporting import format_of, write_query
 from mactl.workspace import Workspace, utc_now
 
 STAGE = "sendlists"
@@ -265,6 +265,8 @@ def export_send_list(
         raise UsageError(f"--channel {channel!r}: choose one of {', '.join(SEND_CHANNELS)}")
     if out is None and not dry_run:
         raise UsageError("send-list: no --out file; give --out FILE.csv or .xlsx (or use --dry-run)")
+    if out is not None and format_of(out) == "parquet":
+        raise UsageError(f"{out}: a send list is for people and platforms; write .csv or .xlsx")
     cap_rule = parse_cap(cap)
     shares, holdout_pct = parse_ab(ab), parse_holdout(holdout)
     as_of = as_of or utc_now()
