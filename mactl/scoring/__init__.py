@@ -1,1 +1,282 @@
 """Scoring stage: fit and engagement scores with decay, grades and lifecycle stages, explainable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from mactl.errors import NotFoundError
+from mactl.progress import Progress, report
+from mactl.scoring.model import FORWARD_STAGES, ScoringModel, load_model, model_hash
+from mactl.scoring.sql import engagement_contributions_sql, fit_contributions_sql
+from mactl.workspace import Workspace, utc_now
+
+__all__ = ["ScoreSummary", "ScoringModel", "explain", "load_model", "score"]
+STAGE = "score"
+# Activity that is the person's own doing (CRM updates and bounces are not).
+PASSIVE_EVENTS = ("crm_update", "email_bounce")
+
+
+@dataclass
+class ScoreSummary:
+    score_run_id: int
+    as_of: datetime
+    model_hash: str
+    people: int
+    by_grade: dict = field(default_factory=dict)
+    by_stage: dict = field(default_factory=dict)
+    went_up: int = 0
+    went_down: int = 0
+    new_mqls: int = 0
+    transitions: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"score_run_id": self.score_run_id, "as_of": self.as_of.isoformat(sep=" "), "model_hash": self.model_hash,
+                "people": self.people, "by_grade": self.by_grade, "by_stage": self.by_stage,
+                "went_up": self.went_up, "went_down": self.went_down, "new_mqls": self.new_mqls,
+                "transitions": self.transitions}
+
+
+def score(ws: Workspace, *, model_path: str | Path | None = None, as_of: datetime | None = None,
+          progress: Progress | None = None) -> ScoreSummary:
+    """Score every person as of a time (default now) with a model (default recipes/scoring.yaml)."""
+    model = _model_for(model_path)
+    as_of = (as_of or utc_now()).replace(tzinfo=None)
+    digest = model_hash(model)
+    with ws.transaction():
+        run_id = (ws.scalar(STAGE, "run id", "SELECT max(score_run_id) FROM score_run") or 0) + 1
+        ws.sql(STAGE, "as-of", "CREATE OR REPLACE TEMP TABLE as_of_param AS SELECT ?::TIMESTAMP AS as_of", [as_of])
+        report(progress, "contributions", 0, 4)
+        _contributions(ws, model, run_id)
+        report(progress, "scores", 1, 4)
+        _scores(ws, model, run_id)
+        report(progress, "stages", 2, 4)
+        _stages(ws, model, run_id, as_of)
+        _temperature(ws, model)
+        report(progress, "history", 3, 4)
+        people = _publish(ws, run_id, as_of, digest)
+        ws.sql(STAGE, "run", "INSERT INTO score_run VALUES (?, ?, ?, ?, ?, ?)",
+               [run_id, as_of, utc_now(), digest, str(model_path) if model_path else None, people])
+        report(progress, "history", 4, 4)
+        return _summary(ws, run_id, as_of, digest, people)
+
+
+def _model_for(model_path: str | Path | None) -> ScoringModel:
+    """A run recipe without a scoring: section scores with the shipped default model."""
+    if model_path is not None:
+        from mactl.recipe import read_yaml
+
+        data = read_yaml(model_path)
+        if isinstance(data, dict) and "scoring" not in data and "run" in data:
+            return load_model(None)
+    return load_model(model_path)
+
+
+def _contributions(ws: Workspace, model: ScoringModel, run_id: int) -> None:
+    ws.sql(STAGE, "clear contributions", "DELETE FROM score_contribution")
+    params: list = []
+    fit = fit_contributions_sql(model, params)
+    ws.sql(STAGE, "fit contributions", f"INSERT INTO score_contribution SELECT ?, * FROM ({fit})", [run_id, *params])
+    params = []
+    engagement = engagement_contributions_sql(model, params)
+    ws.sql(STAGE, "engagement contributions",
+           f"INSERT INTO score_contribution SELECT ?, * FROM ({engagement})", [run_id, *params])
+
+
+def _grade_case(model: ScoringModel, params: list) -> str:
+    cases = []
+    for grade in model.grades:
+        params.extend([grade.min_fit, grade.grade])
+        cases.append("WHEN s.fit >= ? THEN ?")
+    params.append(model.lowest_grade)
+    return f"CASE {' '.join(cases)} ELSE ? END"
+
+
+def _scores(ws: Workspace, model: ScoringModel, run_id: int) -> None:
+    """Per person fit, engagement (optionally capped as a whole), total, grade, last activity, top reasons."""
+    params: list = []
+    cap = model.engagement.max_points
+    engagement = "least(coalesce(c.engagement, 0), ?)" if cap else "coalesce(c.engagement, 0)"
+    head: list = [cap] if cap else []
+    grade = _grade_case(model, params)
+    ws.sql(STAGE, "scores", f"""
+        CREATE OR REPLACE TEMP TABLE scored AS
+        WITH sums AS (
+            SELECT person_id, sum(points) FILTER (WHERE factor = 'fit') AS fit,
+                   sum(points) FILTER (WHERE factor = 'engagement') AS engagement
+            FROM score_contribution GROUP BY person_id),
+        reasons AS (
+            SELECT person_id, string_agg(printf('%+.0f %s', points, label), '; ' ORDER BY abs(points) DESC, label) AS top_reasons
+            FROM (SELECT person_id, label, sum(points) AS points,
+                         row_number() OVER (PARTITION BY person_id ORDER BY abs(sum(points)) DESC, label) AS n
+                  FROM (SELECT person_id, regexp_replace(label, ' \\(cap\\)$', '') AS label, points FROM score_contribution)
+                  GROUP BY person_id, label HAVING round(sum(points), 2) <> 0)
+            WHERE n <= 3 GROUP BY person_id),
+        activity AS (
+            SELECT pr.person_id, max(e.occurred_at) AS last_activity_at
+            FROM event e JOIN person_record pr ON pr.record_id = e.record_id CROSS JOIN as_of_param a
+            WHERE e.occurred_at <= a.as_of AND e.event_type NOT IN ({', '.join('?' for _ in PASSIVE_EVENTS)})
+            GROUP BY pr.person_id),
+        s AS (
+            SELECT p.person_id, round(coalesce(c.fit, 0), 2) AS fit, round({engagement}, 2) AS engagement,
+                   r.top_reasons, coalesce(act.last_activity_at, least(p.last_seen, a.as_of)) AS last_activity_at
+            FROM person p CROSS JOIN as_of_param a
+            LEFT JOIN sums c ON c.person_id = p.person_id
+            LEFT JOIN reasons r ON r.person_id = p.person_id
+            LEFT JOIN activity act ON act.person_id = p.person_id)
+        SELECT s.*, round(s.fit + s.engagement, 2) AS total, {grade} AS grade FROM s""",
+           [*PASSIVE_EVENTS, *head, *params])
+
+
+def _stage_rank_case(column: str) -> str:
+    whens = " ".join(f"WHEN '{stage}' THEN {rank}" for rank, stage in enumerate(FORWARD_STAGES, start=1))
+    return f"CASE {column} {whens} ELSE 0 END"
+
+
+def _stages(ws: Workspace, model: ScoringModel, run_id: int, as_of: datetime) -> None:
+    """Candidate stage in SQL; forward-only except Recycled; Silent on top of the base stage; transitions stored."""
+    mql = model.stages.mql
+    grades = model.grade_names()
+    ok_grades = grades[: grades.index(mql.min_grade) + 1] if mql.min_grade else grades
+    crm_map = sorted((k.lower(), v) for k, v in model.stages.crm_stage_map.items())
+    crm_values = " UNION ALL ".join("SELECT ?::VARCHAR AS crm_key, ?::VARCHAR AS mapped" for _ in crm_map)
+    crm_params = [x for pair in crm_map for x in pair]
+    bant = "false"
+    bant_params: list = []
+    if mql.bant_fields:
+        bant = " AND ".join("nullif(trim(json_extract_string(sr.attributes, ?)), '') IS NOT NULL" for _ in mql.bant_fields)
+        bant_params = ["$." + f for f in mql.bant_fields]
+        bant = (f"s.person_id IN (SELECT pr.person_id FROM person_record pr JOIN source_record sr "
+                f"ON sr.record_id = pr.record_id GROUP BY pr.person_id HAVING bool_or({bant}))")
+    silent = sorted(model.stages.silent_days, reverse=True)
+    silent_case = " ".join("WHEN c.idle_days >= ? THEN ?" for _ in silent)
+    silent_params = [x for d in silent for x in (d, d)]
+    ws.sql(STAGE, "candidate stages", f"""
+        CREATE OR REPLACE TEMP TABLE stage_candidate AS
+        WITH crm_map AS ({crm_values}),
+        crm AS (
+            SELECT pr.person_id,
+                   max_by(m.mapped, e.occurred_at) FILTER (WHERE m.mapped <> 'Recycled') AS forward_stage,
+                   max(e.occurred_at) FILTER (WHERE m.mapped <> 'Recycled') AS forward_at,
+                   max(e.occurred_at) FILTER (WHERE m.mapped = 'Recycled') AS recycled_at,
+                   max_by(coalesce(e.detail, e.crm_stage), e.occurred_at) FILTER (WHERE m.mapped = 'Recycled') AS recycled_reason
+            FROM event e JOIN person_record pr ON pr.record_id = e.record_id
+            JOIN crm_map m ON m.crm_key = lower(trim(e.crm_stage)) CROSS JOIN as_of_param a
+            WHERE e.event_type = 'crm_update' AND e.occurred_at <= a.as_of
+            GROUP BY pr.person_id),
+        s AS (
+            SELECT sc.*, crm.forward_stage, crm.forward_at, crm.recycled_at, crm.recycled_reason,
+                   date_diff('day', sc.last_activity_at, a.as_of) AS idle_days,
+                   (sc.total >= ? AND sc.grade IN ({', '.join('?' for _ in ok_grades)})) AS score_qualifies
+            FROM scored sc CROSS JOIN as_of_param a LEFT JOIN crm ON crm.person_id = sc.person_id),
+        c AS (
+            SELECT s.*, (s.score_qualifies OR {bant}) AS mql_qualifies,
+                   (s.recycled_at IS NOT NULL AND (s.forward_at IS NULL OR s.recycled_at > s.forward_at)) AS is_recycled
+            FROM s)
+        SELECT c.person_id, c.is_recycled, c.recycled_reason, c.forward_stage, c.mql_qualifies,
+               CASE WHEN c.is_recycled AND c.mql_qualifies AND c.last_activity_at > c.recycled_at THEN 'MQL'
+                    WHEN c.is_recycled THEN 'Recycled'
+                    WHEN {_stage_rank_case('c.forward_stage')} > 1 AND {_stage_rank_case('c.forward_stage')} > (CASE WHEN c.mql_qualifies THEN 2 ELSE 1 END) THEN c.forward_stage
+                    WHEN c.mql_qualifies THEN 'MQL' ELSE 'MIL' END AS candidate,
+               CASE {silent_case} END AS silent_days
+        FROM c""", [*crm_params, mql.min_total, *ok_grades, *bant_params, *silent_params])
+    ws.sql(STAGE, "next stages", f"""
+        CREATE OR REPLACE TEMP TABLE stage_next AS
+        WITH j AS (
+            SELECT c.*, ps.base_stage AS prev_base, ps.stage AS prev_stage, ps.silent_days AS prev_silent
+            FROM stage_candidate c LEFT JOIN person_stage ps ON ps.person_id = c.person_id),
+        b AS (
+            SELECT j.*,
+                   CASE WHEN j.candidate = 'Recycled' THEN 'Recycled'
+                        WHEN j.prev_base IS NULL OR j.prev_base = 'Recycled' THEN j.candidate
+                        WHEN {_stage_rank_case('j.prev_base')} >= {_stage_rank_case('j.candidate')} THEN j.prev_base
+                        ELSE j.candidate END AS base_stage
+            FROM j)
+        SELECT b.*,
+               CASE WHEN b.silent_days IS NOT NULL AND b.base_stage IN ('MIL', 'MQL', 'Recycled') THEN 'Silent' ELSE b.base_stage END AS stage,
+               CASE WHEN b.base_stage IN ('MIL', 'MQL', 'Recycled') THEN b.silent_days END AS new_silent
+        FROM b""")
+    ws.sql(STAGE, "stage history", """
+        INSERT INTO stage_history
+        SELECT person_id, prev_stage, stage, new_silent, ?, ?,
+               CASE WHEN stage = 'Silent' THEN printf('no activity for %d days', new_silent)
+                    WHEN stage = 'Recycled' THEN 'returned by sales: ' || coalesce(recycled_reason, 'no reason given')
+                    WHEN prev_stage = 'Silent' THEN 'active again'
+                    WHEN stage = 'MQL' AND (forward_stage IS NULL OR forward_stage = 'MQL') THEN 'met the MQL criteria'
+                    WHEN stage IN ('SAL', 'SQL', 'Opportunity', 'Customer') THEN 'CRM stage ' || stage
+                    WHEN prev_stage IS NULL THEN 'identified (contact data)'
+                    ELSE 'stage ' || stage END
+        FROM stage_next
+        WHERE prev_stage IS DISTINCT FROM stage OR prev_silent IS DISTINCT FROM new_silent""", [as_of, run_id])
+    ws.sql(STAGE, "stage state", """
+        DELETE FROM person_stage WHERE person_id IN (
+            SELECT person_id FROM stage_next WHERE prev_stage IS DISTINCT FROM stage
+               OR prev_silent IS DISTINCT FROM new_silent OR prev_base IS DISTINCT FROM base_stage)""")
+    ws.sql(STAGE, "stage state insert", """
+        INSERT INTO person_stage SELECT person_id, base_stage, stage, new_silent, ?
+        FROM stage_next WHERE prev_stage IS DISTINCT FROM stage
+               OR prev_silent IS DISTINCT FROM new_silent OR prev_base IS DISTINCT FROM base_stage""", [as_of])
+
+
+def _temperature(ws: Workspace, model: ScoringModel) -> None:
+    """Hot: engaged enough and active in the last days; warm: active within the warm window; else cold."""
+    t = model.temperature
+    ws.sql(STAGE, "temperature", """
+        CREATE OR REPLACE TEMP TABLE temperature AS
+        SELECT s.person_id,
+               CASE WHEN s.engagement >= ? AND idle <= ? THEN 'hot' WHEN idle <= ? THEN 'warm' ELSE 'cold' END AS temperature
+        FROM (SELECT s.*, (epoch(a.as_of) - epoch(s.last_activity_at)) / 86400.0 AS idle
+              FROM scored s CROSS JOIN as_of_param a) s""", [t.hot_min_engagement, t.hot_within_days, t.warm_within_days])
+
+
+def _publish(ws: Workspace, run_id: int, as_of: datetime, digest: str) -> int:
+    ws.sql(STAGE, "history", """
+        INSERT INTO score_history SELECT ?, s.person_id, s.fit, s.engagement, s.total, s.grade, n.stage
+        FROM scored s JOIN stage_next n ON n.person_id = s.person_id""", [run_id])
+    ws.sql(STAGE, "clear person_score", "DELETE FROM person_score")
+    ws.sql(STAGE, "person_score", """
+        INSERT INTO person_score
+        SELECT s.person_id, s.fit, s.engagement, s.total, s.grade, n.stage, t.temperature, s.top_reasons,
+               s.last_activity_at, ?, ?, ?, ?
+        FROM scored s JOIN stage_next n ON n.person_id = s.person_id JOIN temperature t ON t.person_id = s.person_id""",
+           [as_of, utc_now(), digest, run_id])
+    return ws.scalar(STAGE, "count", "SELECT count(*) FROM person_score")
+
+
+def _summary(ws: Workspace, run_id: int, as_of: datetime, digest: str, people: int) -> ScoreSummary:
+    by_grade = dict(ws.fetchall(STAGE, "by grade", "SELECT grade, count(*) FROM person_score GROUP BY 1 ORDER BY 1"))
+    by_stage = dict(ws.fetchall(STAGE, "by stage", "SELECT stage, count(*) FROM person_score GROUP BY 1 ORDER BY 1"))
+    up, down, new_mqls = ws.fetchone(STAGE, "changes", """
+        SELECT count(*) FILTER (WHERE c.total > p.total), count(*) FILTER (WHERE c.total < p.total),
+               count(*) FILTER (WHERE c.stage = 'MQL' AND p.stage IS DISTINCT FROM 'MQL')
+        FROM score_history c LEFT JOIN score_history p ON p.person_id = c.person_id AND p.score_run_id = ?
+        WHERE c.score_run_id = ?""", [run_id - 1, run_id])
+    transitions = {f"{f or '(new)'} -> {t}": n for f, t, n in ws.fetchall(STAGE, "transitions", """
+        SELECT from_stage, to_stage, count(*) FROM stage_history WHERE score_run_id = ? GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2""",
+        [run_id])}
+    return ScoreSummary(run_id, as_of, digest, people, by_grade, by_stage, up, down, new_mqls, transitions)
+
+
+def explain(ws: Workspace, person_id: str) -> dict:
+    """Every contribution of the latest run for one person, with rule, event, raw points, decay and points."""
+    row = ws.fetchone(STAGE, "explain score", """
+        SELECT person_id, fit, engagement, total, grade, stage, temperature, top_reasons, last_activity_at, as_of, model_hash
+        FROM person_score WHERE person_id = ?""", [person_id])
+    if row is None:
+        raise NotFoundError(f"person {person_id} has no score; run 'mactl score' first (or check the id with 'mactl status')")
+    keys = ("person_id", "fit", "engagement", "total", "grade", "stage", "temperature", "top_reasons",
+            "last_activity_at", "as_of", "model_hash")
+    result = dict(zip(keys, row))
+    rows = ws.fetchall(STAGE, "explain contributions", """
+        SELECT factor, rule_id, label, event_id, occurred_at, raw_points, round(decay, 6), channel_weight, round(points, 2)
+        FROM score_contribution WHERE person_id = ? ORDER BY factor DESC, abs(points) DESC, rule_id, event_id""", [person_id])
+    result["contributions"] = [dict(zip(("factor", "rule_id", "label", "event_id", "occurred_at", "raw_points", "decay",
+                                         "channel_weight", "points"), r)) for r in rows]
+    result["history"] = [dict(zip(("score_run_id", "as_of", "total", "grade", "stage"), r)) for r in ws.fetchall(
+        STAGE, "explain history", """SELECT h.score_run_id, r.as_of, h.total, h.grade, h.stage FROM score_history h
+        JOIN score_run r ON r.score_run_id = h.score_run_id WHERE h.person_id = ? ORDER BY h.score_run_id""", [person_id])]
+    result["stages"] = [dict(zip(("from_stage", "to_stage", "silent_days", "changed_at", "reason"), r)) for r in ws.fetchall(
+        STAGE, "explain stages", """SELECT from_stage, to_stage, silent_days, changed_at, reason FROM stage_history
+        WHERE person_id = ? ORDER BY changed_at, score_run_id""", [person_id])]
+    return result

@@ -1,0 +1,182 @@
+from datetime import datetime, timedelta
+
+import pytest
+
+from mactl.errors import RecipeError
+from mactl.scoring import explain, load_model, score
+from tests.scoring_fixture import People, write_model
+
+AS_OF = datetime(2026, 3, 1, 12, 0)
+
+MODEL = """
+scoring:
+  grades: [{grade: A, min_fit: 60}, {grade: B, min_fit: 40}, {grade: C, min_fit: 20}]
+  lowest_grade: D
+  fit:
+    - {id: senior, label: "title: director", field: title, op: contains_any, value: [总监, Director], points: 40}
+    - {id: maker, field: industry, op: in, value: [制造业, 化工], points: 20}
+    - {id: freemail, field: email_is_freemail, op: equals, value: true, points: -10}
+    - {id: student, field: title, op: contains_any, value: [学生], points: -30}
+    - {id: budget, field: attr.预算, op: not_empty, points: 5}
+  engagement:
+    half_life_days: 30
+    channel_weights: {event: 2.0}
+    rules:
+      - {id: demo, label: demo request, event: form_submit, where: [{field: form_name, op: equals, value: Demo申请}], points: 20, cap: 30}
+      - {id: webinar, event: webinar_attend, where: [{field: watch_minutes, op: gte, value: 30}], points: 10}
+      - {id: booth, event: badge_scan, points: 10}
+  stages:
+    mql: {min_total: 50, min_grade: B}
+    silent_days: [30, 60, 90]
+"""
+
+
+@pytest.fixture
+def model(tmp_path):
+    return write_model(tmp_path, MODEL)
+
+
+def scores(ws):
+    return {r[0]: r[1:] for r in ws.fetchall("t", "s", "SELECT person_id, fit, engagement, total, grade, stage, temperature "
+                                                     "FROM person_score ORDER BY 1")}
+
+
+def test_decay_is_exact_half_life_arithmetic(workspace, model):
+    people = People(workspace)
+    people.person("P1")
+    people.event("P1", "form_submit", AS_OF - timedelta(days=60), form_name="Demo申请")
+    score(workspace, model_path=model, as_of=AS_OF)
+    assert scores(workspace)["P1"][:3] == (0.0, 5.0, 5.0)
+    detail = explain(workspace, "P1")
+    assert [(c["rule_id"], c["raw_points"], c["decay"], c["points"]) for c in detail["contributions"]] == [("demo", 20.0, 0.25, 5.0)]
+
+
+def test_caps_channel_weights_and_property_conditions(workspace, model):
+    people = People(workspace)
+    people.person("P1")
+    for _ in range(3):  # 3 × 20 undecayed = 60, capped at 30
+        people.event("P1", "form_submit", AS_OF, form_name="Demo申请")
+    people.event("P1", "form_submit", AS_OF, form_name="白皮书下载")     # other form: no rule
+    people.event("P1", "webinar_attend", AS_OF, watch_minutes=29)        # below 30 minutes
+    people.event("P1", "webinar_attend", AS_OF, watch_minutes=45)        # +10
+    people.event("P1", "badge_scan", AS_OF, channel="event")             # 10 × weight 2.0
+    people.event("P1", "badge_scan", AS_OF + timedelta(days=1), channel="event")  # after as-of: ignored
+    score(workspace, model_path=model, as_of=AS_OF)
+    assert scores(workspace)["P1"][1] == 60.0
+    rows = [(c["label"], c["points"]) for c in explain(workspace, "P1")["contributions"]]
+    assert ("demo request (cap)", -30.0) in rows
+    assert ("booth", 20.0) in rows
+
+
+def test_fit_rules_negative_points_grades_and_bant_attribute(workspace, model):
+    people = People(workspace)
+    people.person("A", title="销售总监", industry="制造业", attributes={"预算": "50万"})   # 40 + 20 + 5
+    people.person("B", title="IT Director", email_is_freemail=True, industry="化工")      # 40 + 20 - 10
+    people.person("C", title="学生", industry="制造业")                                    # 20 - 30
+    people.person("D", title="工程师", industry="零售", attributes={"预算": " "})           # 0
+    score(workspace, model_path=model, as_of=AS_OF)
+    got = {k: (v[0], v[3]) for k, v in scores(workspace).items()}
+    assert got == {"A": (65.0, "A"), "B": (50.0, "B"), "C": (-10.0, "D"), "D": (0.0, "D")}
+    top = workspace.scalar("t", "r", "SELECT top_reasons FROM person_score WHERE person_id = 'A'")
+    assert top == "+40 title: director; +20 maker; +5 budget"
+
+
+def test_as_of_reproducible_same_scores_and_hash(workspace, model):
+    people = People(workspace)
+    people.person("P1", title="总监")
+    people.event("P1", "badge_scan", AS_OF - timedelta(days=10), channel="event")
+    first = score(workspace, model_path=model, as_of=AS_OF)
+    before = workspace.fetchall("t", "a", "SELECT person_id, fit, engagement, total, grade, stage, model_hash FROM person_score")
+    second = score(workspace, model_path=model, as_of=AS_OF)
+    after = workspace.fetchall("t", "a", "SELECT person_id, fit, engagement, total, grade, stage, model_hash FROM person_score")
+    assert before == after and first.model_hash == second.model_hash
+    assert second.transitions == {} and second.went_up == 0 and second.went_down == 0
+    assert workspace.scalar("t", "h", "SELECT count(*) FROM stage_history") == 1
+
+
+def test_stage_mql_crm_forward_only_recycling_and_silence(workspace, model):
+    people = People(workspace)
+    people.person("P1", title="总监", industry="制造业")   # fit 60, grade A
+    people.event("P1", "badge_scan", AS_OF - timedelta(days=1), channel="event")
+    summary = score(workspace, model_path=model, as_of=AS_OF)
+    assert scores(workspace)["P1"][4] == "MQL" and summary.new_mqls == 1
+    # sales accepts, then qualifies
+    people.event("P1", "crm_update", AS_OF + timedelta(days=1), crm_stage="Accepted")
+    score(workspace, model_path=model, as_of=AS_OF + timedelta(days=2))
+    assert scores(workspace)["P1"][4] == "SAL"
+    # sales rejects: Recycled with the reason
+    people.event("P1", "crm_update", AS_OF + timedelta(days=3), crm_stage="Rejected", detail="no budget this year")
+    score(workspace, model_path=model, as_of=AS_OF + timedelta(days=4))
+    assert scores(workspace)["P1"][4] == "Recycled"
+    # 70 days without activity: Silent (60 bucket), base stays Recycled
+    score(workspace, model_path=model, as_of=AS_OF + timedelta(days=70))
+    assert scores(workspace)["P1"][4] == "Silent"
+    # active again after the rejection and still qualified: back to MQL
+    people.event("P1", "badge_scan", AS_OF + timedelta(days=71), channel="event")
+    score(workspace, model_path=model, as_of=AS_OF + timedelta(days=72))
+    assert scores(workspace)["P1"][4] == "MQL"
+    history = [(s["from_stage"], s["to_stage"], s["silent_days"], s["reason"]) for s in explain(workspace, "P1")["stages"]]
+    assert history == [
+        (None, "MQL", None, "met the MQL criteria"),
+        ("MQL", "SAL", None, "CRM stage SAL"),
+        ("SAL", "Recycled", None, "returned by sales: no budget this year"),
+        ("Recycled", "Silent", 60, "no activity for 60 days"),
+        ("Silent", "MQL", None, "active again"),
+    ]
+
+
+def test_stage_never_moves_back_when_score_drops(workspace, model):
+    people = People(workspace)
+    people.person("P1", title="总监")                     # fit 40, grade B
+    people.event("P1", "form_submit", AS_OF, form_name="Demo申请")  # +20 → 60 ≥ 50
+    score(workspace, model_path=model, as_of=AS_OF)
+    assert scores(workspace)["P1"][4] == "MQL"
+    people.event("P1", "webinar_attend", AS_OF + timedelta(days=39), watch_minutes=5)  # active, no points
+    score(workspace, model_path=model, as_of=AS_OF + timedelta(days=40))   # decayed to 47.94
+    assert scores(workspace)["P1"][2] < 50 and scores(workspace)["P1"][4] == "MQL"
+
+
+def test_temperature(workspace, model):
+    people = People(workspace)
+    people.person("H")
+    people.person("W")
+    people.person("C", last_seen=AS_OF - timedelta(days=100))
+    for _ in range(2):
+        people.event("H", "form_submit", AS_OF - timedelta(days=1), form_name="Demo申请")
+    people.event("W", "badge_scan", AS_OF - timedelta(days=20))
+    score(workspace, model_path=model, as_of=AS_OF)
+    assert {k: v[5] for k, v in scores(workspace).items()} == {"H": "hot", "W": "warm", "C": "cold"}
+
+
+def test_score_history_and_changes_since_last_run(workspace, model):
+    people = People(workspace)
+    people.person("P1")
+    people.event("P1", "badge_scan", AS_OF)
+    score(workspace, model_path=model, as_of=AS_OF)
+    people.event("P1", "form_submit", AS_OF + timedelta(days=1), form_name="Demo申请")
+    summary = score(workspace, model_path=model, as_of=AS_OF + timedelta(days=1))
+    assert summary.went_up == 1 and summary.people == 1
+    assert [h["total"] for h in explain(workspace, "P1")["history"]] == [10.0, round(10 * 0.5 ** (1 / 30) + 20, 2)]
+
+
+def test_invalid_model_lists_every_problem_with_line(tmp_path, workspace):
+    path = write_model(tmp_path, """scoring:
+  fit:
+    - {id: a, field: titel, op: contains_any, value: [总监], points: 10}
+    - {id: b, field: title, op: gte, value: x, points: 5}
+  engagement:
+    rules:
+      - {id: c, event: page_veiw, points: 1}
+""")
+    with pytest.raises(RecipeError) as info:
+        score(workspace, model_path=path, as_of=AS_OF)
+    text = str(info.value)
+    assert "line 3: scoring.fit[0].field" in text
+    assert "line 4: scoring.fit[1]" in text
+    assert "line 7: scoring.engagement.rules[0].event" in text
+    assert workspace.scalar("t", "n", "SELECT count(*) FROM score_run") == 0
+
+
+def test_shipped_model_loads():
+    model = load_model(None)
+    assert model.grade_names() == ["A", "B", "C", "D"]
