@@ -4,7 +4,7 @@ import pytest
 
 from mactl.errors import RecipeError
 from mactl.scoring import explain, load_model, score
-from tests.scoring_fixture import People, write_model
+from tests.test_scoring_fixture import People, write_model
 
 AS_OF = datetime(2026, 3, 1, 12, 0)
 
