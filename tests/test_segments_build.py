@@ -119,3 +119,10 @@ def test_shipped_recipe_builds(workspace):
     sizes = {s.segment: s.size for s in build_segments(workspace, as_of=NOW).segments}
     assert sizes == {"golden_48h": 1, "demand_mining_2_4w": 0, "customers_exclude": 1, "long_term_nurture": 0,
                      "silent_30d": 1, "silent_60d": 1, "silent_90d": 1, "mql_ready": 1}
+
+
+def test_run_recipe_without_section_uses_shipped_groups(workspace, tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("run:\n  steps: [segments]\n", encoding="utf-8")
+    names = [s.segment for s in build_segments(workspace, recipe_path=path, as_of=NOW).segments]
+    assert "golden_48h" in names and len(names) == 8

@@ -57,7 +57,9 @@ class AssignmentRecipe(StrictModel):
 
 def load_recipe(path: str | Path | None) -> AssignmentRecipe:
     path = Path(path) if path else DEFAULT_RECIPE
-    recipe = load_section(path, "assignment", AssignmentRecipe, required=True)
+    recipe = load_section(path, "assignment", AssignmentRecipe, required=path == DEFAULT_RECIPE)
+    if recipe is None:  # a run recipe without its own assignment: section uses the shipped rules
+        path, recipe = DEFAULT_RECIPE, load_section(DEFAULT_RECIPE, "assignment", AssignmentRecipe, required=True)
     problems: list[str] = []
     conditions = [("assignment.select", recipe.select)]
     conditions += [(f"assignment.rules[{i}].when", r.when) for i, r in enumerate(recipe.rules) if r.when is not None]

@@ -49,6 +49,9 @@ def load_definitions(path: str | Path | None) -> list[SegmentDefinition]:
     """Read the ``segments:`` list of a recipe; every problem is reported with its path."""
     path = Path(path) if path else DEFAULT_RECIPE
     data = read_yaml(path)
+    if isinstance(data, dict) and "segments" not in data and path != DEFAULT_RECIPE:
+        # a run recipe without its own segments: section uses the shipped groups
+        path, data = DEFAULT_RECIPE, read_yaml(DEFAULT_RECIPE)
     items = data.get("segments") if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise RecipeError(str(path), ["segments: expected a list of groups (name, where)"])
