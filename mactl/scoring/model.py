@@ -31,7 +31,7 @@ class Condition(StrictModel):
     value: Optional[Union[Scalar, list[Scalar]]] = None
 
     @model_validator(mode="after")
-    def _value_fits_op(self) -> "Condition":
+    def _value_fits_op(self) -> Condition:
         if self.op in ("is_empty", "not_empty"):
             if self.value is not None:
                 raise ValueError(f"op {self.op} takes no value")
@@ -139,7 +139,7 @@ class ScoringModel(StrictModel):
     temperature: Temperature = Field(default_factory=Temperature)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "ScoringModel":
+    def _consistent(self) -> ScoringModel:
         problems = []
         ids = [r.id for r in self.fit] + [r.id for r in self.engagement.rules]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})

@@ -68,9 +68,9 @@ def person_attrs_sql(model: ScoringModel, params: list) -> str:
 
 def fit_rule_sql(rule: FitRule, params: list) -> str:
     conds = [condition_sql(person_column(c.field), c, params) for c in [rule, *rule.when]]
-    return (f"SELECT p.person_id, 'fit' AS factor, ? AS rule_id, ? AS label, NULL::BIGINT AS event_id, "
-            f"NULL::TIMESTAMP AS occurred_at, ?::DOUBLE AS raw_points, 1.0::DOUBLE AS decay, 1.0::DOUBLE AS channel_weight, "
-            f"?::DOUBLE AS points FROM person p LEFT JOIN attrs ON attrs.person_id = p.person_id WHERE "
+    return ("SELECT p.person_id, 'fit' AS factor, ? AS rule_id, ? AS label, NULL::BIGINT AS event_id, "
+            "NULL::TIMESTAMP AS occurred_at, ?::DOUBLE AS raw_points, 1.0::DOUBLE AS decay, 1.0::DOUBLE AS channel_weight, "
+            "?::DOUBLE AS points FROM person p LEFT JOIN attrs ON attrs.person_id = p.person_id WHERE "
             + " AND ".join(conds)), [rule.id, rule.label or rule.id, rule.points, rule.points]
 
 
