@@ -125,8 +125,9 @@ class _Compiler:
             self._only(cond, {"no_activity_days"}, path)
             days = self._number(cond["no_activity_days"], f"{path}.no_activity_days")
             since = self.param(self.as_of - timedelta(days=days))
-            return ("(NOT EXISTS (SELECT 1 FROM person_record pr JOIN event e ON e.record_id = pr.record_id "
-                    f"WHERE pr.person_id = p.person_id AND e.occurred_at >= {since}))")
+            # uncorrelated sets join as hashes; much faster than a correlated EXISTS over 10M events
+            return ("(p.person_id NOT IN (SELECT pr.person_id FROM person_record pr JOIN event e "
+                    f"ON e.record_id = pr.record_id WHERE e.occurred_at >= {since}))")
         if "in_segment" in cond:
             self._only(cond, {"in_segment"}, path)
             name = cond["in_segment"]
@@ -253,15 +254,20 @@ class _Compiler:
         for key, value in (("min_count", min_count), ("max_count", max_count)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
                 raise ConditionError(f"{path}.{key}", f"expected a whole number ≥ 0, got {value!r}")
-        body = "FROM person_record pr JOIN event e ON e.record_id = pr.record_id WHERE pr.person_id = p.person_id"
+        people = "SELECT pr.person_id FROM person_record pr JOIN event e ON e.record_id = pr.record_id"
         if filters:
-            body += " AND " + " AND ".join(filters)
-        if max_count is None and (min_count is None or min_count == 1):
-            return f"(EXISTS (SELECT 1 {body}))"
+            people += " WHERE " + " AND ".join(filters)
+        # min_count defaults to 1 ("did it"), or to 0 when only a maximum is given ("at most N times")
+        low = min_count if min_count is not None else (1 if max_count is None else 0)
         if max_count is None:
-            return f"((SELECT count(*) {body}) >= {self.param(min_count)})"
-        low = min_count or 0
-        return f"((SELECT count(*) {body}) BETWEEN {self.param(low)} AND {self.param(max_count)})"
+            if low == 0:
+                return "(TRUE)"
+            having = f" GROUP BY pr.person_id HAVING count(*) >= {self.param(low)}" if low > 1 else ""
+            return f"(p.person_id IN ({people}{having}))"
+        if low == 0:  # zero events also counts: exclude only those above the maximum
+            return f"(p.person_id NOT IN ({people} GROUP BY pr.person_id HAVING count(*) > {self.param(max_count)}))"
+        return (f"(p.person_id IN ({people} GROUP BY pr.person_id "
+                f"HAVING count(*) BETWEEN {self.param(low)} AND {self.param(max_count)}))")
 
 
 def _scalar(value: Any, path: str) -> Any:

@@ -71,6 +71,8 @@ def test_event_windows_counts_and_properties(people):
     assert members(people, {"event": {**attend, "within_days": 2}}) == ["P1"]
     assert members(people, {"event": {**attend, "within_days": 30, "min_count": 2}}) == ["P1"]
     assert members(people, {"event": {**attend, "max_count": 1}}) == ["P2", "P3", "P4"]
+    assert members(people, {"event": {**attend, "min_count": 1, "max_count": 1}}) == ["P2"]
+    assert members(people, {"event": {**attend, "min_count": 0}}) == ["P1", "P2", "P3", "P4"]
     watched = {"event": {**attend, "where": [{"field": "watch_minutes", "op": ">=", "value": 30}]}}
     assert members(people, watched) == ["P1", "P2"]
     between = {"event": {"between": ["2026-02-19", "2026-02-26"]}}  # a bare end date covers its whole day
