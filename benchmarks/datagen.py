@@ -368,9 +368,8 @@ def generate(out_dir: str | Path, *, people: int = 300, seed: int = 7, events: i
     # Trade show 1: real datetimes, phones partly as numbers, two days, a hidden notes sheet.
     expo1 = "2026上海工博会_展会名单.xlsx"
     headers1 = ["姓名", "公司名称", "职位", "手机", "邮箱", "城市", "扫码时间"]
-    attendees = pick(0.35)
-    budget = xlsx_max_rows // 2
-    attendees = attendees[:budget]
+    everyone = pick(0.35)
+    attendees, overflow1 = everyone[: xlsx_max_rows // 2], everyone[xlsx_max_rows // 2:]
     days: list[tuple[str, list[list]]] = []
     day_people: list[list[tuple[Person | None, str]]] = []
     for day_index, day_name in enumerate(["第一天", "第二天"]):
@@ -392,10 +391,18 @@ def generate(out_dir: str | Path, *, people: int = 300, seed: int = 7, events: i
             truth.add(expo1, sheet_name, first + offset, p, case)
     files.append(expo1)
 
+    def expo1_row(p: Person) -> tuple[list, str]:
+        values, case = gen.contact_row(p, allow_number=False)
+        return [values["name"], values["company"], p.title, values["phone"], values["email"], p.city,
+                _time(rng, 15).strftime("%Y-%m-%d %H:%M:%S")], case
+
+    spill_to_csv(out / "2026上海工博会_展会名单_续.csv", headers1, overflow1, expo1_row, truth, files)
+
     # Trade show 2: sign-in list with text times and a blank row under the title, three days.
     expo2 = "2026深圳高交会_签到表.xlsx"
     headers2 = ["序号", "姓名", "单位", "职务", "手机号码", "电子邮箱", "签到时间"]
-    visitors = pick(0.25)[: xlsx_max_rows // 4]
+    everyone = pick(0.25)
+    visitors, overflow2 = everyone[: xlsx_max_rows // 4], everyone[xlsx_max_rows // 4:]
     days2, who2 = [], []
     for day_index, day_name in enumerate(["第一天", "第二天", "第三天"]):
         rows, who = [], []
@@ -416,6 +423,14 @@ def generate(out_dir: str | Path, *, people: int = 300, seed: int = 7, events: i
         for offset, (p, case) in enumerate(who):
             truth.add(expo2, sheet_name, first + offset, p, case)
     files.append(expo2)
+
+    def expo2_row(p: Person) -> tuple[list, str]:
+        values, case = gen.contact_row(p, allow_number=False)
+        moment = _time(rng, 75)
+        return ["", values["name"], values["company"], p.title, values["phone"], values["email"],
+                f"{moment.year}/{moment.month}/{moment.day} {moment.hour}:{moment.minute:02d}"], case
+
+    spill_to_csv(out / "2026深圳高交会_签到表_续.csv", headers2, overflow2, expo2_row, truth, files)
 
     # Web forms: GB18030 CSV as Excel on Chinese Windows saves it.
     form = "官网表单导出_2026Q3.csv"
@@ -440,7 +455,8 @@ def generate(out_dir: str | Path, *, people: int = 300, seed: int = 7, events: i
     webinar1 = "直播_智能制造研讨会.xlsx"
     headers_w = ["昵称", "真实姓名", "手机", "公司", "职位", "报名时间", "首次进入时间", "观看时长(分钟)", "是否观看回放"]
     rows, who = [], []
-    for p in pick(0.3)[: xlsx_max_rows // 4]:
+    everyone = pick(0.3)
+    for p in everyone[: xlsx_max_rows // 4]:
         values, case = gen.contact_row(p, allow_number=True)
         registered = _time(rng, 40)
         attended = rng.random() < 0.6
@@ -453,6 +469,16 @@ def generate(out_dir: str | Path, *, people: int = 300, seed: int = 7, events: i
     for offset, (p, case) in enumerate(who):
         truth.add(webinar1, "报名观看数据", firsts[0] + offset, p, case)
     files.append(webinar1)
+
+    def webinar1_row(p: Person) -> tuple[list, str]:
+        values, case = gen.contact_row(p, allow_number=False)
+        registered = _time(rng, 40)
+        minutes = rng.randrange(1, 95) if rng.random() < 0.6 else 0
+        entered = (registered + dt.timedelta(days=2, hours=1)).strftime("%Y-%m-%d %H:%M") if minutes else ""
+        return [f"{p.surname}{rng.randrange(100)}", values["name"], values["phone"], values["company"], p.title,
+                registered.strftime("%Y-%m-%d %H:%M"), entered, minutes, "是" if rng.random() < 0.2 else "否"], case
+
+    spill_to_csv(out / "直播_智能制造研讨会_续.csv", headers_w, everyone[xlsx_max_rows // 4:], webinar1_row, truth, files)
 
     # Webinar 2 (CSV, UTF-8 with BOM).
     webinar2 = "webinar_数字化转型.csv"
@@ -495,6 +521,21 @@ def generate(out_dir: str | Path, *, people: int = 300, seed: int = 7, events: i
     files.append(engagement)
     truth.close()
     return {"files": files, "rows": sum(truth.counts.values()), "cases": dict(sorted(truth.counts.items()))}
+
+
+def spill_to_csv(path: Path, headers: list[str], overflow: list[Person], row_for, truth: Truth,
+                 files: list[str]) -> None:
+    """Rows beyond the xlsx cap go to a UTF-8-BOM CSV twin (as exports split by size do): xlsx stays small."""
+    if not overflow:
+        return
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(headers)
+        for line, p in enumerate(overflow, start=2):
+            values, case = row_for(p)
+            writer.writerow(values)
+            truth.add(path.name, "", line, p, case)
+    files.append(path.name)
 
 
 def write_engagement(path: Path, persons: list[Person], count: int, rng: random.Random, truth: Truth) -> None:

@@ -163,8 +163,17 @@ def test_namesakes_are_different_people(generated):
 
 
 def test_xlsx_cap_moves_nothing_beyond_the_limit(tmp_path):
-    result = generate(tmp_path, people=400, seed=3, events=10, xlsx_max_rows=40)
+    result = generate(tmp_path, people=400, seed=3, events=10, xlsx_max_rows=40, truth_path=tmp_path / "truth.csv")
     workbook = openpyxl.load_workbook(tmp_path / EXPO1)
     data_rows = sum(workbook[s].max_row - 2 for s in ("第一天", "第二天"))
-    assert data_rows <= 20 + 1  # half of the cap, plus the one bad row
+    assert data_rows == 20 + 1  # half of the cap, plus the one bad row
     assert result["cases"]["engagement"] == 10
+    spilled = "2026上海工博会_展会名单_续.csv"
+    assert spilled in result["files"]
+    with open(tmp_path / spilled, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["姓名", "公司名称", "职位", "手机", "邮箱", "城市", "扫码时间"]
+    with open(tmp_path / "truth.csv", encoding="utf-8", newline="") as handle:
+        truth = [r for r in csv.DictReader(handle) if r["source_file"] == spilled]
+    assert len(truth) == len(rows) - 1 > 0
+    assert [int(r["source_row"]) for r in truth] == list(range(2, len(rows) + 1))
