@@ -260,8 +260,8 @@ class _Compiler:
         # min_count defaults to 1 ("did it"), or to 0 when only a maximum is given ("at most N times")
         low = min_count if min_count is not None else (1 if max_count is None else 0)
         if max_count is None:
-            if low == 0:
-                return "(TRUE)"
+            if low == 0:  # always true; the set keeps the filter parameters in place
+                return f"(TRUE OR p.person_id IN ({people}))"
             having = f" GROUP BY pr.person_id HAVING count(*) >= {self.param(low)}" if low > 1 else ""
             return f"(p.person_id IN ({people}{having}))"
         if low == 0:  # zero events also counts: exclude only those above the maximum
