@@ -180,3 +180,21 @@ def test_invalid_model_lists_every_problem_with_line(tmp_path, workspace):
 def test_shipped_model_loads():
     model = load_model(None)
     assert model.grade_names() == ["A", "B", "C", "D"]
+
+
+def test_period_cap_then_rule_cap(workspace, tmp_path):
+    path = write_model(tmp_path, """scoring:
+  engagement:
+    half_life_days: null
+    rules:
+      - {id: click, event: email_click, points: 5, cap: 25, period_cap: {days: 7, cap: 10}}
+""")
+    people = People(workspace)
+    people.person("P1")
+    for days in (0, 1, 2, 8, 9, 10, 15, 16, 17):   # three per 7-day period: 15 each → 10 each → 30 → 25
+        people.event("P1", "email_click", AS_OF - timedelta(days=days))
+    score(workspace, model_path=path, as_of=AS_OF)
+    rows = {c["label"]: c["points"] for c in explain(workspace, "P1")["contributions"] if c["event_id"] is None}
+    assert rows == {"click (period cap)": -15.0, "click (cap)": -5.0}
+    assert scores(workspace)["P1"][1] == 25.0
+    assert workspace.scalar("t", "r", "SELECT top_reasons FROM person_score") == "+25 click"

@@ -110,7 +110,7 @@ def _scores(ws: Workspace, model: ScoringModel, run_id: int) -> None:
             SELECT person_id, string_agg(printf('%+.0f %s', points, label), '; ' ORDER BY abs(points) DESC, label) AS top_reasons
             FROM (SELECT person_id, label, sum(points) AS points,
                          row_number() OVER (PARTITION BY person_id ORDER BY abs(sum(points)) DESC, label) AS n
-                  FROM (SELECT person_id, regexp_replace(label, ' \\(cap\\)$', '') AS label, points FROM score_contribution)
+                  FROM (SELECT person_id, regexp_replace(label, ' \\((period )?cap\\)$', '') AS label, points FROM score_contribution)
                   GROUP BY person_id, label HAVING round(sum(points), 2) <> 0)
             WHERE n <= 3 GROUP BY person_id),
         activity AS (

@@ -71,6 +71,11 @@ class EventCondition(Condition):
         return value
 
 
+class PeriodCap(StrictModel):
+    days: float = Field(gt=0)      # periods counted back from the as-of time
+    cap: float = Field(gt=0)       # most points this rule gives one person in one period
+
+
 class EngagementRule(StrictModel):
     id: str
     label: Optional[str] = None
@@ -79,6 +84,7 @@ class EngagementRule(StrictModel):
     where: list[EventCondition] = Field(default_factory=list)
     cap: Optional[float] = Field(None, gt=0)          # most points this rule gives one person
     half_life_days: Optional[float] = Field(None, gt=0)  # overrides the model's half-life
+    period_cap: Optional[PeriodCap] = None
 
     @field_validator("event")
     @classmethod

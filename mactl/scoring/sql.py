@@ -120,27 +120,42 @@ def engagement_rule_sql(model: ScoringModel, rule: EngagementRule, params: list)
 
 
 def engagement_contributions_sql(model: ScoringModel, params: list) -> str:
-    """Event contributions plus, per capped rule, one negative 'cap' row bringing the sum down to the cap."""
+    """Event contributions plus negative '(cap)' rows: first per period, then per rule, so explain still adds up."""
     parts, caps = [], []
     for rule in model.engagement.rules:
         parts.append(engagement_rule_sql(model, rule, params))
-        if rule.cap is not None:
-            caps.append((rule.id, rule.cap))
+        if rule.cap is not None or rule.period_cap is not None:
+            period = rule.period_cap
+            caps.append((rule.id, rule.cap, period.days if period else None, period.cap if period else None))
     if not parts:
         return ("SELECT NULL::VARCHAR person_id, NULL::VARCHAR factor, NULL::VARCHAR rule_id, NULL::VARCHAR label, NULL::BIGINT event_id, "
                 "NULL::TIMESTAMP occurred_at, 0.0 raw_points, 0.0 decay, 0.0 channel_weight, 0.0 points WHERE false")
     events = " UNION ALL ".join(parts)
-    cap_values = " UNION ALL ".join("SELECT ?::VARCHAR AS rule_id, ?::DOUBLE AS cap" for _ in caps) or \
-        "SELECT NULL::VARCHAR AS rule_id, NULL::DOUBLE AS cap WHERE false"
-    for rule_id, cap in caps:
-        params.extend([rule_id, cap])
+    cap_values = " UNION ALL ".join(
+        "SELECT ?::VARCHAR AS rule_id, ?::DOUBLE AS cap, ?::DOUBLE AS period_days, ?::DOUBLE AS period_cap" for _ in caps) or \
+        "SELECT NULL::VARCHAR AS rule_id, NULL::DOUBLE AS cap, NULL::DOUBLE AS period_days, NULL::DOUBLE AS period_cap WHERE false"
+    for values in caps:
+        params.extend(values)
     return f"""
         WITH hits AS (SELECT *, raw_points * decay * channel_weight AS points FROM ({events})),
         caps AS ({cap_values}),
+        period_over AS (
+            SELECT h.person_id, h.rule_id, any_value(h.label) AS label, sum(h.points) - any_value(c.period_cap) AS excess
+            FROM hits h JOIN caps c ON c.rule_id = h.rule_id CROSS JOIN as_of_param a
+            WHERE c.period_cap IS NOT NULL
+            GROUP BY h.person_id, h.rule_id, floor((epoch(a.as_of) - epoch(h.occurred_at)) / 86400.0 / c.period_days)
+            HAVING sum(h.points) > any_value(c.period_cap)),
+        after_period AS (
+            SELECT person_id, rule_id, label, points FROM hits
+            UNION ALL SELECT person_id, rule_id, label, -excess FROM period_over),
         over AS (
             SELECT h.person_id, h.rule_id, any_value(h.label) AS label, sum(h.points) - any_value(c.cap) AS excess
-            FROM hits h JOIN caps c ON c.rule_id = h.rule_id
+            FROM after_period h JOIN caps c ON c.rule_id = h.rule_id
+            WHERE c.cap IS NOT NULL
             GROUP BY h.person_id, h.rule_id HAVING sum(h.points) > any_value(c.cap))
         SELECT person_id, factor, rule_id, label, event_id, occurred_at, raw_points, decay, channel_weight, points FROM hits
+        UNION ALL
+        SELECT person_id, 'engagement', rule_id, label || ' (period cap)', NULL, NULL, 0.0, 1.0, 1.0, -sum(excess)
+        FROM period_over GROUP BY person_id, rule_id, label
         UNION ALL
         SELECT person_id, 'engagement', rule_id, label || ' (cap)', NULL, NULL, 0.0, 1.0, 1.0, -excess FROM over"""
