@@ -140,27 +140,28 @@ def _build_one(ws: Workspace, definition: SegmentDefinition, as_of: datetime, no
     name = definition.name
     ws.sql(STAGE, f"{name}: members", f"CREATE OR REPLACE TEMP TABLE segment_new AS {membership_sql(compiled.sql)}",
            compiled.params)
-    ws.sql(STAGE, f"{name}: entered", """
-        INSERT INTO segment_change SELECT ?, person_id, 'entered', ?, ? FROM
-        (SELECT person_id FROM segment_new EXCEPT SELECT person_id FROM segment_member WHERE segment = ?)""",
-           [name, now, build_id, name])
-    ws.sql(STAGE, f"{name}: left", """
-        INSERT INTO segment_change SELECT ?, person_id, 'left', ?, ? FROM
-        (SELECT person_id FROM segment_member WHERE segment = ? EXCEPT SELECT person_id FROM segment_new)""",
-           [name, now, build_id, name])
+    # this group's moves go to a small scratch table first, so the growing history is only appended to
+    ws.sql(STAGE, f"{name}: moves", """
+        CREATE OR REPLACE TEMP TABLE segment_moves AS
+        SELECT person_id, 'entered' AS change FROM
+            (SELECT person_id FROM segment_new EXCEPT SELECT person_id FROM segment_member WHERE segment = ?)
+        UNION ALL
+        SELECT person_id, 'left' FROM
+            (SELECT person_id FROM segment_member WHERE segment = ? EXCEPT SELECT person_id FROM segment_new)""",
+           [name, name])
+    ws.sql(STAGE, f"{name}: history", "INSERT INTO segment_change SELECT ?, person_id, change, ?, ? FROM segment_moves",
+           [name, now, build_id])
     ws.sql(STAGE, f"{name}: drop left", """
         DELETE FROM segment_member WHERE segment = ? AND person_id IN
-        (SELECT person_id FROM segment_change WHERE build_id = ? AND segment = ? AND change = 'left')""",
-           [name, build_id, name])
+        (SELECT person_id FROM segment_moves WHERE change = 'left')""", [name])
     ws.sql(STAGE, f"{name}: add entered", """
-        INSERT INTO segment_member SELECT segment, person_id, changed_at FROM segment_change
-        WHERE build_id = ? AND segment = ? AND change = 'entered'""", [build_id, name])
+        INSERT INTO segment_member SELECT ?, person_id, ? FROM segment_moves WHERE change = 'entered'""", [name, now])
     ws.sql(STAGE, f"{name}: scratch", f"DELETE FROM {BUILD_TABLE} WHERE segment = ?", [name])
     ws.sql(STAGE, f"{name}: scratch", f"INSERT INTO {BUILD_TABLE} SELECT ?, person_id FROM segment_new", [name])
     size, entered, left = ws.fetchone(STAGE, f"{name}: counts", """
         SELECT (SELECT count(*) FROM segment_new),
                count(*) FILTER (WHERE change = 'entered'), count(*) FILTER (WHERE change = 'left')
-        FROM segment_change WHERE build_id = ? AND segment = ?""", [build_id, name])
+        FROM segment_moves""")
     ws.sql(STAGE, f"{name}: record build", "INSERT INTO segment_build VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
            [build_id, name, json.dumps(definition.where, ensure_ascii=False, default=str), as_of, now,
             size, entered, left])
