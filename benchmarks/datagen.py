@@ -563,7 +563,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--truth", help="CSV file for the ground truth (which rows are the same person)")
     parser.add_argument("--events", type=int, help="rows of the email engagement log (default: 2 per person)")
     parser.add_argument("--xlsx-max-rows", type=int, default=200_000,
-                        help="cap on data rows written to .xlsx files (the rest of the data is CSV)")
+                        help="cap on data rows written to .xlsx files (default 200000); rows beyond go to *_续.csv twins")
     args = parser.parse_args(argv)
     result = generate(args.out, people=args.people, seed=args.seed, events=args.events, truth_path=args.truth,
                       xlsx_max_rows=args.xlsx_max_rows)
