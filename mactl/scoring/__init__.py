@@ -108,10 +108,10 @@ def _scores(ws: Workspace, model: ScoringModel, run_id: int) -> None:
             FROM score_contribution GROUP BY person_id),
         reasons AS (
             SELECT person_id, string_agg(printf('%+.0f %s', points, label), '; ' ORDER BY abs(points) DESC, label) AS top_reasons
-            FROM (SELECT person_id, label, sum(points) AS points,
-                         row_number() OVER (PARTITION BY person_id ORDER BY abs(sum(points)) DESC, label) AS n
-                  FROM (SELECT person_id, regexp_replace(label, ' \\((period )?cap\\)$', '') AS label, points FROM score_contribution)
-                  GROUP BY person_id, label HAVING round(sum(points), 2) <> 0)
+            FROM (SELECT person_id, min(label) AS label, sum(points) AS points,
+                         row_number() OVER (PARTITION BY person_id ORDER BY abs(sum(points)) DESC, min(label)) AS n
+                  FROM score_contribution
+                  GROUP BY person_id, rule_id HAVING round(sum(points), 2) <> 0)
             WHERE n <= 3 GROUP BY person_id),
         activity AS (
             SELECT pr.person_id, max(e.occurred_at) AS last_activity_at
