@@ -198,3 +198,11 @@ def test_period_cap_then_rule_cap(workspace, tmp_path):
     assert rows == {"click (period cap)": -15.0, "click (cap)": -5.0}
     assert scores(workspace)["P1"][1] == 25.0
     assert workspace.scalar("t", "r", "SELECT top_reasons FROM person_score") == "+25 click"
+
+
+def test_run_recipe_without_scoring_section_uses_shipped_model(workspace, tmp_path):
+    path = write_model(tmp_path, "run:\n  steps: [score]\n")
+    People(workspace).person("P1", title="销售总监")
+    summary = score(workspace, model_path=path, as_of=AS_OF)
+    assert summary.model_hash == score(workspace, as_of=AS_OF).model_hash
+    assert scores(workspace)["P1"][0] == 25.0
