@@ -19,15 +19,13 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	rm -rf demo
-	mkdir -p demo/out
-	$(BIN)/mactl --db $(DEMO_DB) import sample_data/
-	$(BIN)/mactl --db $(DEMO_DB) merge
-	$(BIN)/mactl --db $(DEMO_DB) export people --out demo/out/people.xlsx
-	$(BIN)/mactl --db $(DEMO_DB) export identities --out demo/out/identities.csv
-	$(BIN)/mactl --db $(DEMO_DB) merge review --out demo/out/review.xlsx
+	mkdir -p demo
+	$(BIN)/mactl --db $(DEMO_DB) run recipes/demo.yaml --log demo/run.log
+	$(BIN)/mactl --db $(DEMO_DB) merge review --out demo/review.xlsx
 	@echo
-	@echo "Workspace: $(DEMO_DB)   Outputs: demo/out/ (people.xlsx, identities.csv, review.xlsx)"
-	@echo "Try: $(BIN)/mactl --db $(DEMO_DB) merge explain P000001"
+	@echo "Workspace: $(DEMO_DB)"
+	@echo "Outputs:   $$(ls -d demo/out/*/) (people.xlsx, assignments/, send_email_all.csv, report.xlsx)"
+	@echo "Try:       $(BIN)/mactl --db $(DEMO_DB) report    or    $(BIN)/mactl --db $(DEMO_DB) merge explain P000001"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
