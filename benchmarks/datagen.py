@@ -136,6 +136,10 @@ class Generator:
         domain = f"{brand_en}{INDUSTRY_WORDS.index(variant)}.com.cn" if self.people_count > 2000 else f"{brand_en}.com"
         mobile = self._mobile()
         local = (f"{given}.{surname}".lower() if english else f"{_latin_key(self, surname + given)}{index % 97}")
+        if self.people_count > 2000:
+            # at scale, namesakes at one company would otherwise get the same mailbox; a company
+            # gives each person their own address (the small sample keeps its committed form)
+            local = f"{local}.{index:x}"
         if rng.random() < 0.12:
             email = f"{local}@{rng.choice(FREEMAIL)}"
         else:
