@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	rm -rf demo
 	mkdir -p demo
-	$(BIN)/mactl --db $(DEMO_DB) run recipes/demo.yaml --log demo/run.log
+	$(BIN)/mactl --db $(DEMO_DB) run recipes/demo.yaml --as-of 2026-12-01 --log demo/run.log
 	$(BIN)/mactl --db $(DEMO_DB) merge review --out demo/review.xlsx
 	@echo
 	@echo "Workspace: $(DEMO_DB)"
