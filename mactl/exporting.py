@@ -126,13 +126,12 @@ def write_query(
     path = Path(path)
     fmt = format_of(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    relation = ws.sql(stage, f"export {path.name}", sql, params)
-    columns = [d[0] for d in relation.description]
     if fmt == "xlsx":
+        relation = ws.sql(stage, f"export {path.name}", sql, params)
+        columns = [d[0] for d in relation.description]
         return write_xlsx(path, [(sheet_name, columns, iter(relation.fetchone, None))])
-    types = ws.fetchall(
-        stage, "export types", f"DESCRIBE ({sql})", params
-    )
+    # DESCRIBE plans the query without running it; COPY then runs it once and returns the row count
+    types = ws.fetchall(stage, "export types", f"DESCRIBE ({sql})", params)
     select_list = []
     for name, type_name, *_ in types:
         col = quote_ident(name)
@@ -147,15 +146,15 @@ def write_query(
         # DuckDB writes UTF-8 without BOM; a BOM lets Excel on Chinese Windows read it.
         tmp = path.with_suffix(path.suffix + ".part")
         tmp_target = str(tmp).replace("'", "''")
-        ws.sql(stage, f"export {path.name}", f"COPY ({body}) TO '{tmp_target}' (HEADER, DELIMITER ',')", params)
+        count = ws.scalar(stage, f"export {path.name}", f"COPY ({body}) TO '{tmp_target}' (HEADER, DELIMITER ',')", params)
         with open(path, "wb") as out, open(tmp, "rb") as src:
             out.write("\ufeff".encode("utf-8"))
             while chunk := src.read(1 << 20):
                 out.write(chunk)
         tmp.unlink()
     else:
-        ws.sql(stage, f"export {path.name}", f"COPY ({body}) TO '{target}' (FORMAT parquet)", params)
-    return int(ws.scalar(stage, "export count", f"SELECT count(*) FROM ({sql})", params))
+        count = ws.scalar(stage, f"export {path.name}", f"COPY ({body}) TO '{target}' (FORMAT parquet)", params)
+    return int(count)
 
 
 def _cell_text(value: Any) -> str:

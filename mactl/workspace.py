@@ -93,6 +93,20 @@ class Workspace:
         row = self.fetchone(stage, step, sql, params)
         return None if row is None else row[0]
 
+    def load_frame(self, stage: str, table: str, frame, *, select: str = "*", where: str | None = None) -> None:
+        """Create temp table ``table`` from a pandas DataFrame in one set-based statement.
+
+        ``select`` / ``where`` are SQL over the frame's columns (e.g. casts for an empty frame,
+        whose column types cannot be inferred). The frame is always unregistered afterwards.
+        """
+        view = "_mactl_frame"
+        self.con.register(view, frame)
+        try:
+            sql = f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {select} FROM {view}"
+            self.sql(stage, f"load {table}", sql + (f" WHERE {where}" if where else ""))
+        finally:
+            self.con.unregister(view)
+
     def table_exists(self, name: str) -> bool:
         return bool(
             self.con.execute(

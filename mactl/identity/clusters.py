@@ -88,7 +88,7 @@ def split_cannot_links(ws: Workspace, edges: str) -> int:
         root = groups.union(ra, rb)
         sets[root] = sets.pop(ra if root == rb else rb) | sets.pop(root)
     relabel = [(record, min(sets[groups.find(record)])) for record, in members]
-    _apply_relabel(ws, relabel)
+    _apply_relabel(ws, "record_id", relabel)
     return len(labels)
 
 
@@ -132,17 +132,16 @@ def join_weak(ws: Workspace, pairs: list[WeakPair]) -> list[WeakPair]:
         accepted.append(pair)
     relabel = [(label, groups.find(label)) for label in labels if groups.find(label) != label]
     if relabel:
-        ws.sql(STAGE, "load weak joins", "CREATE OR REPLACE TEMP TABLE _id_relabel AS SELECT unnest(?) AS old, unnest(?) AS new",
-               [[a for a, _ in relabel], [b for _, b in relabel]])
-        ws.sql(STAGE, "apply weak joins", """
-            CREATE OR REPLACE TEMP TABLE _id_label AS
-            SELECT l.record_id, COALESCE(r.new, l.label) AS label FROM _id_label l LEFT JOIN _id_relabel r ON r.old = l.label""")
+        _apply_relabel(ws, "label", relabel)
     return accepted
 
 
-def _apply_relabel(ws: Workspace, relabel: list[tuple[int, int]]) -> None:
-    ws.sql(STAGE, "load relabel", "CREATE OR REPLACE TEMP TABLE _id_relabel AS SELECT unnest(?) AS record_id, unnest(?) AS label",
-           [[a for a, _ in relabel], [b for _, b in relabel]])
-    ws.sql(STAGE, "apply relabel", """
+def _apply_relabel(ws: Workspace, key: str, relabel: list[tuple[int, int]]) -> None:
+    """New labels for records, keyed by ``record_id`` (one record) or by ``label`` (a whole component)."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"old": [a for a, _ in relabel], "new": [b for _, b in relabel]}, dtype="int64")
+    ws.load_frame(STAGE, "_id_relabel", frame)
+    ws.sql(STAGE, "apply relabel", f"""
         CREATE OR REPLACE TEMP TABLE _id_label AS
-        SELECT l.record_id, COALESCE(r.label, l.label) AS label FROM _id_label l LEFT JOIN _id_relabel r USING (record_id)""")
+        SELECT l.record_id, COALESCE(r.new, l.label) AS label FROM _id_label l LEFT JOIN _id_relabel r ON r.old = l.{key}""")

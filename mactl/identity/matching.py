@@ -110,8 +110,10 @@ def mark_shared_groups(ws: Workspace) -> int:
         WHERE len(sigs) > 1 OR len(surs) > 1 OR genders > 1 OR (len(sigs) >= 1 AND len(surs) >= 1)""")
     shared = [(rule, key) for rule, key, sigs, surs, genders in rows if not group_is_consistent(sigs, surs, genders)]
     if shared:
-        ws.sql(STAGE, "load shared keys", "CREATE OR REPLACE TEMP TABLE _id_shared AS SELECT unnest(?) AS rule, unnest(?) AS key",
-               [[r for r, _ in shared], [k for _, k in shared]])
+        import pandas as pd
+
+        ws.load_frame(STAGE, "_id_shared", pd.DataFrame(shared, columns=["rule", "key"], dtype="string"),
+                      select="CAST(rule AS VARCHAR) AS rule, CAST(key AS VARCHAR) AS key")
         ws.sql(STAGE, "mark shared keys", """UPDATE _id_groups SET shared = true
                   FROM _id_shared s WHERE _id_groups.rule = s.rule AND _id_groups.key = s.key""")
         ws.sql(STAGE, "drop temp", "DROP TABLE _id_shared")

@@ -181,11 +181,7 @@ def _load_pairs(ws: Workspace, table: str, pairs: list[matching.WeakPair]) -> No
         "a": [p.a for p in pairs], "b": [p.b for p in pairs], "rule": [p.rule for p in pairs],
         "score": [p.score for p in pairs], "detail": [p.detail for p in pairs],
     })
-    ws.con.register("_mactl_pairs", frame)
-    try:
-        ws.sql(STAGE, f"load {table}", f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM _mactl_pairs")
-    finally:
-        ws.con.unregister("_mactl_pairs")
+    ws.load_frame(STAGE, table, frame)
 
 
 def _queue_reviews(ws: Workspace, unsure: list[matching.WeakPair]) -> int:

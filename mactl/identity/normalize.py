@@ -466,11 +466,7 @@ def _load_frame(ws: Workspace, table: str, frame: pd.DataFrame) -> None:
     casts = ", ".join(
         f"CAST({c} AS {'BOOLEAN' if c in _BOOLEAN_COLUMNS else 'VARCHAR'}) AS {c}" for c in frame.columns
     )
-    ws.con.register("_mactl_frame", frame)
-    try:
-        ws.sql(STAGE, f"load {table}", f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {casts} FROM _mactl_frame")
-    finally:
-        ws.con.unregister("_mactl_frame")
+    ws.load_frame(STAGE, table, frame, select=casts)
 
 
 def insert_norm_sql() -> str:

@@ -164,12 +164,8 @@ def _frame_loader(body: list[list[str]], width: int, first_row: int) -> Callable
         columns = {f"c{i}": [r[i] if i < len(r) and r[i] != "" else None for r in body] for i in range(width)}
         frame = pd.DataFrame(columns, dtype="string")
         frame["_row"] = pd.array(range(first_row, first_row + len(body)), dtype="int32")
-        ws.con.register("_mactl_frame", frame)
-        try:
-            non_empty = " OR ".join(f"c{i} IS NOT NULL" for i in range(width)) or "false"
-            ws.sql("import", "load sheet", f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM _mactl_frame WHERE {non_empty}")
-        finally:
-            ws.con.unregister("_mactl_frame")
+        non_empty = " OR ".join(f"c{i} IS NOT NULL" for i in range(width)) or "false"
+        ws.load_frame("import", table, frame, where=non_empty)
         return int(ws.scalar("import", "count rows", f"SELECT count(*) FROM {table}"))
 
     return load

@@ -95,13 +95,13 @@ def suppress_add(ws: Workspace, values_or_files: Sequence[str], *, reason: str |
     with ws.transaction():
         before = int(ws.scalar(STAGE, "count suppression", "SELECT count(*) FROM suppression"))
         if entries:
-            ws.con.register("suppression_new", _frame(entries))
+            ws.load_frame(STAGE, "suppression_new", _frame(entries))
             ws.sql(STAGE, "add suppression", """
                 INSERT INTO suppression
                 SELECT DISTINCT ON (n.kind, n.value) n.value, n.kind, ?, ?, n.source FROM suppression_new n
                 WHERE NOT EXISTS (SELECT 1 FROM suppression s WHERE s.kind = n.kind AND s.value = n.value)""",
                    [reason, utc_now()])
-            ws.con.unregister("suppression_new")
+            ws.sql(STAGE, "drop temp", "DROP TABLE suppression_new")
         after = int(ws.scalar(STAGE, "count suppression", "SELECT count(*) FROM suppression"))
     return {"added": after - before, "already_listed": len({(k, v) for k, v, _ in entries}) - (after - before),
             "rejected": len(rejected), "rejected_values": rejected[:20], "total": after}
