@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +23,13 @@ from mactl.errors import StageError, WorkspaceError, WorkspaceLockedError
 
 DEFAULT_DB = "mactl.duckdb"
 DB_ENV = "MACTL_DB"
+# For benchmarks: when set, every statement's stage, step and seconds are appended to this file (TSV).
+PROFILE_PATH = os.environ.get("MACTL_PROFILE")
+
+
+def _profile_line(stage: str, step: str, seconds: float) -> None:
+    with open(PROFILE_PATH, "a", encoding="utf-8") as out:
+        out.write(f"{stage}\t{step}\t{seconds:.3f}\n")
 
 
 def quote_ident(name: str) -> str:
@@ -76,12 +84,17 @@ class Workspace:
     # -- SQL -------------------------------------------------------------
     def sql(self, stage: str, step: str, sql: str, params: Sequence[Any] | dict | None = None):
         """Run one statement; failures are re-raised as StageError naming stage, step and SQL."""
+        started = time.perf_counter() if PROFILE_PATH else 0.0
         try:
             if params is None:
-                return self.con.execute(sql)
-            return self.con.execute(sql, params)
+                result = self.con.execute(sql)
+            else:
+                result = self.con.execute(sql, params)
         except duckdb.Error as exc:
             raise StageError(stage, step, sql, exc) from exc
+        if PROFILE_PATH:
+            _profile_line(stage, step, time.perf_counter() - started)
+        return result
 
     def fetchall(self, stage: str, step: str, sql: str, params=None) -> list[tuple]:
         return self.sql(stage, step, sql, params).fetchall()

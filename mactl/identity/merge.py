@@ -230,10 +230,11 @@ def _assign_ids(ws: Workspace, summary: MergeSummary) -> None:
         run = int(ws.scalar(STAGE, "merge run", "SELECT COALESCE(max(merge_run), 0) + 1 FROM identity_merge_event"))
         ws.sql(STAGE, "record merges", """
             INSERT INTO identity_merge_event
-            SELECT ?, m.person_id, m.merged_person_id,
-                   (SELECT list(record_id ORDER BY record_id) FROM person_record pr WHERE pr.person_id = m.merged_person_id),
-                   ?, false
-            FROM _id_merged m""", [run, now])
+            SELECT ?, m.person_id, m.merged_person_id, r.records, ?, false
+            FROM _id_merged m LEFT JOIN (
+                SELECT pr.person_id, list(pr.record_id ORDER BY pr.record_id) AS records
+                FROM person_record pr SEMI JOIN _id_merged mm ON mm.merged_person_id = pr.person_id
+                GROUP BY pr.person_id) r ON r.person_id = m.merged_person_id""", [run, now])
         ws.sql(STAGE, "aliases follow", """
             UPDATE person_alias SET person_id = m.person_id FROM _id_merged m WHERE person_alias.person_id = m.merged_person_id""")
         ws.sql(STAGE, "new aliases", """
@@ -250,11 +251,13 @@ def _summarise(ws: Workspace, summary: MergeSummary) -> None:
     summary.links_by_rule = dict(ws.fetchall(STAGE, "links by rule", "SELECT rule, count(*) FROM identity_link GROUP BY rule ORDER BY rule"))
     summary.review_open = int(ws.scalar(STAGE, "open reviews", "SELECT count(*) FROM identity_review WHERE status = 'open'"))
     rows = ws.fetchall(STAGE, "by channel", """
-        WITH pc AS (SELECT pr.person_id, s.channel FROM person_record pr JOIN source_record s USING (record_id)),
-        multi AS (SELECT person_id FROM pc GROUP BY person_id HAVING count(DISTINCT channel) > 1)
-        SELECT channel, count(*) AS records, count(DISTINCT person_id) AS people,
-               count(DISTINCT person_id) FILTER (WHERE person_id IN (SELECT person_id FROM multi)) AS also_elsewhere
-        FROM pc GROUP BY channel ORDER BY channel""")
+        -- people per channel from the golden records' channel lists: no join per person needed
+        WITH records AS (SELECT s.channel, count(*) AS records FROM source_record s SEMI JOIN person_record pr USING (record_id)
+                         GROUP BY s.channel),
+        people AS (SELECT channel, count(*) AS people, count(*) FILTER (WHERE n > 1) AS also_elsewhere
+                   FROM (SELECT unnest(channels) AS channel, len(channels) AS n FROM person) GROUP BY channel)
+        SELECT r.channel, r.records, p.people, p.also_elsewhere FROM records r JOIN people p USING (channel)
+        ORDER BY r.channel""")
     summary.by_channel = [
         {"channel": c, "records": r, "people": p, "duplicates": r - p, "also_in_other_channels": m} for c, r, p, m in rows
     ]

@@ -55,8 +55,11 @@ def _scope_steps() -> list[tuple[str, str]]:
                                 FROM _id_all r SEMI JOIN _id_seed s USING (record_id) WHERE r.sig IS NOT NULL),
                  touched AS (
                     SELECT k.record_id FROM _id_keys_all k SEMI JOIN seed_keys sk ON sk.rule = k.rule AND sk.key = k.key
+                    -- two equi-joins, not one join on an OR: the OR made a common name meet every record
                     UNION SELECT a.record_id FROM _id_all a SEMI JOIN seed_names n
-                          ON a.sig = n.sig AND (a.company_pinyin = n.company_pinyin OR split_part(a.email, '@', 2) = n.domain)
+                          ON a.sig = n.sig AND a.company_pinyin = n.company_pinyin
+                    UNION SELECT a.record_id FROM _id_all a SEMI JOIN seed_names n
+                          ON a.sig = n.sig AND split_part(a.email, '@', 2) = n.domain
                     UNION SELECT record_id FROM _id_seed)
             SELECT DISTINCT pr.person_id FROM person_record pr SEMI JOIN touched t USING (record_id)"""),
         ("scope: second hop", """
