@@ -1,7 +1,7 @@
 """Clusters of records: connected components in SQL, then the few joins that need judgement.
 
-Components of the strong edges come from label propagation with pointer
-jumping, all in DuckDB (each round is one set-based statement). Python only
+Components of the strong edges come from scipy's connected_components over
+the edge list as integer arrays (no per-record Python). Python only
 handles what is small by nature: components a person split apart on purpose
 (cannot-link overrides), and weak links between components, accepted one by
 one so that two people are never chained together through weak links.
@@ -12,32 +12,36 @@ from __future__ import annotations
 from mactl.identity.matching import STAGE, WeakPair
 from mactl.workspace import Workspace
 
-MAX_ROUNDS = 200
-
-
 def label_components(ws: Workspace, edges: str) -> int:
-    """Fill _id_label(record_id, label): label = smallest record id of the component. Returns the rounds run."""
-    ws.sql(STAGE, "init labels", "CREATE OR REPLACE TEMP TABLE _id_label AS SELECT record_id, record_id AS label FROM _id_rec")
-    ws.sql(STAGE, "undirected edges", f"""
-        CREATE OR REPLACE TEMP TABLE _id_edge AS
-        SELECT DISTINCT a, b FROM (SELECT record_id AS a, other_record_id AS b FROM {edges}
-                                   UNION ALL SELECT other_record_id, record_id FROM {edges})""")
-    for rounds in range(1, MAX_ROUNDS + 1):
-        ws.sql(STAGE, "propagate labels", """
-            CREATE OR REPLACE TEMP TABLE _id_label_next AS
-            WITH spread AS (
-                SELECT l.record_id, least(l.label, COALESCE(min(n.label), l.label)) AS label
-                FROM _id_label l LEFT JOIN _id_edge e ON e.a = l.record_id LEFT JOIN _id_label n ON n.record_id = e.b
-                GROUP BY l.record_id, l.label)
-            SELECT s.record_id, least(s.label, p.label) AS label  -- pointer jumping: take the label's label
-            FROM spread s JOIN spread p ON p.record_id = s.label""")
-        changed = ws.scalar(STAGE, "count changes", """
-            SELECT count(*) FROM _id_label_next n JOIN _id_label l USING (record_id) WHERE n.label <> l.label""")
-        ws.sql(STAGE, "swap labels", "DROP TABLE _id_label")
-        ws.sql(STAGE, "swap labels", "ALTER TABLE _id_label_next RENAME TO _id_label")
-        if changed == 0:
-            return rounds
-    raise RuntimeError("label propagation did not converge")  # pragma: no cover - diameter > MAX_ROUNDS
+    """Fill _id_label(record_id, label): label = smallest record id of the component. Returns the components.
+
+    The graph goes to scipy's connected_components as two integer arrays (record ids renumbered
+    densely in SQL), so no Python loop touches a record; the labels come back as one frame.
+    """
+    import numpy as np
+    import pandas as pd
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    ws.sql(STAGE, "number records", """
+        CREATE OR REPLACE TEMP TABLE _id_node AS
+        SELECT record_id, CAST(row_number() OVER (ORDER BY record_id) - 1 AS INTEGER) AS node FROM _id_rec""")
+    nodes = ws.sql(STAGE, "read nodes", "SELECT record_id FROM _id_node ORDER BY node").fetchnumpy()["record_id"]
+    pairs = ws.sql(STAGE, "read edges", f"""
+        SELECT a.node AS a, b.node AS b FROM {edges} e
+        JOIN _id_node a ON a.record_id = e.record_id JOIN _id_node b ON b.record_id = e.other_record_id""").fetchnumpy()
+    count = len(nodes)
+    a, b = np.asarray(pairs["a"], dtype=np.int32), np.asarray(pairs["b"], dtype=np.int32)
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(count, count))
+    components, component = connected_components(graph, directed=False)
+    # the smallest record id of each component: nodes are numbered in record id order
+    first = np.full(components, count, dtype=np.int64)
+    np.minimum.at(first, component, np.arange(count))
+    ws.load_frame(STAGE, "_id_label", pd.DataFrame({"record_id": np.asarray(nodes, dtype=np.int64),
+                                                    "label": np.asarray(nodes, dtype=np.int64)[first[component]]}),
+                  select="CAST(record_id AS BIGINT) AS record_id, CAST(label AS BIGINT) AS label")
+    ws.sql(STAGE, "drop temp", "DROP TABLE _id_node")
+    return int(components)
 
 
 class _UnionFind:

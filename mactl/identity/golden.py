@@ -44,12 +44,11 @@ def assign_ids_sql() -> list[tuple[str, str]]:
 
 def _rank(field_rule: str, value: str) -> str:
     """ORDER BY expression choosing the surviving value of a field."""
-    recency = "epoch(COALESCE(s.record_time, s.imported_at))"
     if field_rule == "most_recent":
-        return recency
+        return "s._recency"
     if field_rule == "most_complete":
-        return f"length(CAST({value} AS VARCHAR)) * 1e10 + {recency}"
-    return f"_prio * 1e11 + {recency}"
+        return f"length(CAST({value} AS VARCHAR)) * 1e10 + s._recency"
+    return "s._prio_recency"
 
 
 def _pick(value: str, rule: str, condition: str | None = None) -> str:
@@ -72,7 +71,9 @@ def golden_sql(rules: dict[str, str]) -> str:
             SELECT f.person_id, s.*, n.email AS norm_email, n.email_is_role, n.email_is_freemail, n.phone AS norm_phone,
                    n.phone_kind, n.surname_only, n.name_script,
                    CASE WHEN n.name_script = 'cjk' AND NOT n.surname_only THEN n.name ELSE s.name END AS display_name,
-                   len(?) - COALESCE(list_position(?, s.channel), len(?)) AS _prio
+                   epoch(COALESCE(s.record_time, s.imported_at)) AS _recency,
+                   (len(?) - COALESCE(list_position(?, s.channel), len(?))) * 1e11
+                       + epoch(COALESCE(s.record_time, s.imported_at)) AS _prio_recency
             FROM _id_label l JOIN _id_final f USING (label)
             JOIN source_record s USING (record_id) JOIN record_norm n USING (record_id))
         SELECT person_id,
@@ -81,9 +82,9 @@ def golden_sql(rules: dict[str, str]) -> str:
                arg_max(s.norm_phone, CAST(s.phone_kind = 'mobile' AS INTEGER) * 1e13 + {_rank(rule('phone'), 's.norm_phone')})
                    FILTER (WHERE s.norm_phone IS NOT NULL) AS phone,
                {text},
-               arg_max(s.crm_owner, epoch(COALESCE(s.record_time, s.imported_at))) FILTER (WHERE s.crm_owner IS NOT NULL) AS crm_owner,
-               arg_max(s.crm_stage, epoch(COALESCE(s.record_time, s.imported_at))) FILTER (WHERE s.crm_stage IS NOT NULL) AS crm_stage,
-               arg_max(s.consent, epoch(COALESCE(s.record_time, s.imported_at))) FILTER (WHERE s.consent IS NOT NULL) AS consent,
+               arg_max(s.crm_owner, s._recency) FILTER (WHERE s.crm_owner IS NOT NULL) AS crm_owner,
+               arg_max(s.crm_stage, s._recency) FILTER (WHERE s.crm_stage IS NOT NULL) AS crm_stage,
+               arg_max(s.consent, s._recency) FILTER (WHERE s.consent IS NOT NULL) AS consent,
                arg_max(s.email_is_role, {email_rank}) FILTER (WHERE s.norm_email IS NOT NULL) AS email_is_role,
                arg_max(s.email_is_freemail, {email_rank}) FILTER (WHERE s.norm_email IS NOT NULL) AS email_is_freemail,
                list(DISTINCT s.channel ORDER BY s.channel) AS channels,

@@ -119,7 +119,9 @@ def merge(ws: Workspace, *, recipe_path: str | Path | None = None, region: Optio
         ws.set_setting("identity.settings_hash", settings_hash)
         ws.set_setting("identity.overrides_seen", str(ws.scalar(STAGE, "overrides seen", "SELECT COALESCE(max(override_id), 0) FROM identity_override")))
         _summarise(ws, summary)
-        for table in ("_id_all", "_id_rec", "_id_keys", "_id_keys_all", "_id_groups", "_id_strong", "_id_strong_all",
+        for view in ("_id_rec", "_id_all"):
+            _drop_temp(ws, view)
+        for table in ("_id_keys", "_id_keys_all", "_id_groups", "_id_strong", "_id_strong_all",
                       "_id_edge", "_id_label", "_id_profile", "_id_claim", "_id_owner", "_id_survivor", "_id_final",
                       "_id_merged", "_id_golden", "_id_old_person", "_id_relabel", "_id_old_map", "_id_gone", "_id_seed",
                       "_id_hop", "_id_scope", "_id_scope_people", "_id_common"):
@@ -128,10 +130,22 @@ def merge(ws: Workspace, *, recipe_path: str | Path | None = None, region: Optio
     return summary
 
 
+def _drop_temp(ws: Workspace, name: str) -> None:
+    """Drop a temp table or view of that name (_id_rec is a view in a full merge, a table otherwise)."""
+    kind = ws.scalar(STAGE, "temp kind", """
+        SELECT 'VIEW' FROM duckdb_views() WHERE view_name = ? AND temporary
+        UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = ? AND temporary""", [name, name])
+    if kind:
+        ws.sql(STAGE, "drop temp", f"DROP {kind} {name}")
+
+
 def _match_and_write(ws: Workspace, recipe: IdentityRecipe, settings: MatchSettings, summary: MergeSummary,
                      progress: Progress | None) -> None:
     """Match and cluster the records in scope, then rewrite their people."""
-    ws.sql(STAGE, "records in scope", "CREATE OR REPLACE TEMP TABLE _id_rec AS SELECT * FROM _id_all SEMI JOIN _id_scope USING (record_id)")
+    if summary.scope == "full":
+        ws.sql(STAGE, "records in scope", "CREATE OR REPLACE TEMP VIEW _id_rec AS SELECT * FROM _id_all")
+    else:
+        ws.sql(STAGE, "records in scope", "CREATE OR REPLACE TEMP TABLE _id_rec AS SELECT * FROM _id_all SEMI JOIN _id_scope USING (record_id)")
     ws.sql(STAGE, "keys", matching.build_keys_sql(settings.enabled_rules))
     ws.sql(STAGE, "key groups", matching.build_groups_sql())
     summary.shared_keys = matching.mark_shared_groups(ws)
