@@ -9,7 +9,7 @@ from typing import Optional
 
 from pydantic import Field, field_validator
 
-from mactl.identity import clusters, golden, matching, scope
+from mactl.identity import clusters, custom, golden, matching, scope
 from mactl.identity.matching import STAGE, MatchSettings
 from mactl.identity.normalize import normalize_records
 from mactl.progress import Progress, report
@@ -30,6 +30,19 @@ class IdentityRecipe(StrictModel):
     max_block: int = Field(200, ge=2)
     source_priority: list[str] = Field(default_factory=lambda: list(golden.DEFAULT_PRIORITY))
     survivorship: dict[str, str] = Field(default_factory=dict)
+    # recipe-defined rules for other record shapes (surname, given name, birth date …): see identity.custom
+    fields: dict[custom.FieldName, custom.FieldColumns] = Field(default_factory=dict)
+    match_rules: list[custom.MatchRule] = Field(default_factory=list)
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, value):
+        return custom.check_fields(value)
+
+    @field_validator("match_rules")
+    @classmethod
+    def _match_rules(cls, value, info):
+        return custom.check_match_rules(value, info.data.get("fields"), ALL_RULES)
 
     @field_validator("rules")
     @classmethod
@@ -111,7 +124,7 @@ def merge(ws: Workspace, *, recipe_path: str | Path | None = None, region: Optio
         ws.sql(STAGE, "record view", matching.build_record_view_sql())
         overrides_seen = int(ws.get_setting("identity.overrides_seen", "0") or 0)
         full = full or ws.get_setting("identity.settings_hash") != settings_hash
-        in_scope = scope.build_scope(ws, settings.enabled_rules, full=full, overrides_seen=overrides_seen)
+        in_scope = scope.build_scope(ws, settings.enabled_rules, full=full, overrides_seen=overrides_seen, recipe=recipe)
         summary.scope = "full" if full else "incremental"
         summary.records_in_scope = in_scope
         if in_scope:
@@ -163,6 +176,7 @@ def _match_and_write(ws: Workspace, recipe: IdentityRecipe, settings: MatchSetti
     ws.sql(STAGE, "component profiles", matching.component_profile_sql())
     report(progress, "merging", 2, 5)
     pairs = matching.weak_pairs(ws, settings)
+    pairs += custom.custom_pairs(ws, recipe)  # the recipe's match_rules, if any
     accepted = clusters.join_weak(ws, pairs)
     _record_links(ws, accepted)
     summary.review_added = _queue_reviews(ws, [p for p in pairs if p.review])

@@ -12,12 +12,12 @@ records. Everyone else is left exactly as they are.
 
 from __future__ import annotations
 
-from mactl.identity import matching
+from mactl.identity import custom, matching
 from mactl.identity.matching import STAGE
 from mactl.workspace import Workspace
 
 
-def build_scope(ws: Workspace, rules: tuple[str, ...], *, full: bool, overrides_seen: int) -> int:
+def build_scope(ws: Workspace, rules: tuple[str, ...], *, full: bool, overrides_seen: int, recipe=None) -> int:
     """Create _id_scope(record_id) and _id_scope_people(person_id); returns the number of records in scope."""
     if full:
         ws.sql(STAGE, "scope: everything", "CREATE OR REPLACE TEMP TABLE _id_scope AS SELECT record_id FROM _id_all")
@@ -29,6 +29,8 @@ def build_scope(ws: Workspace, rules: tuple[str, ...], *, full: bool, overrides_
     for step, sql in _scope_steps():
         uses = sql.count("$seen")
         ws.sql(STAGE, step, sql.replace("$seen", "?"), [overrides_seen] * uses if uses else None)
+        if step == "scope: first hop":
+            custom.add_to_scope(ws, recipe)  # people sharing a recipe match_rule block with a seed
     return int(ws.scalar(STAGE, "count scope", "SELECT count(*) FROM _id_scope"))
 
 
