@@ -150,6 +150,19 @@ def test_a_later_file_joins_the_existing_person_incrementally(workspace, tmp_pat
     assert summary.new_people == 0
 
 
+def test_a_manual_link_re_merges_under_the_last_merges_rules(workspace, tmp_path, recipe):
+    from mactl.identity import review as ops
+
+    import_paths(workspace, [members_workbook(tmp_path / "members.xlsx", MEMBERS)], recipe_path=recipe)
+    merge(workspace, recipe_path=recipe)
+    summary = ops.link_people(workspace, person_of(workspace, 3), person_of(workspace, 4), "same member, checked")
+    # the recipe's links survive the link's re-merge, which stays incremental
+    assert groups(workspace) == [[1, 2], [3, 4], [5, 6], [7]]
+    assert summary.scope == "incremental"
+    assert summary.links_by_rule == {"manual_link": 1, "name_birth_address": 2}
+    assert merge(workspace, recipe_path=recipe).scope == "incremental"
+
+
 def test_without_a_recipe_nothing_changes(workspace, tmp_path, recipe):
     import_paths(workspace, [members_workbook(tmp_path / "members.xlsx", MEMBERS)], recipe_path=recipe)
     summary = merge(workspace)

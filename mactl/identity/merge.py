@@ -102,14 +102,22 @@ class MergeSummary:
         return asdict(self)
 
 
+def last_identity_recipe(ws: Workspace) -> IdentityRecipe:
+    """The identity rules of the workspace's last merge (the defaults before any merge)."""
+    text = ws.get_setting("identity.recipe")
+    return IdentityRecipe.model_validate_json(text) if text else IdentityRecipe()
+
+
 def merge(ws: Workspace, *, recipe_path: str | Path | None = None, region: Optional[str] = None, full: bool = False,
-          progress: Progress | None = None) -> MergeSummary:
+          progress: Progress | None = None, recipe: IdentityRecipe | None = None) -> MergeSummary:
     """Normalise new records, match, cluster, and rewrite people; nothing changes when nothing is new.
 
     Incremental: only people a new record, a removed record or a new decision can touch are matched
     again (see identity.scope). ``full`` (or a change of the identity rules) re-matches everything.
+    ``recipe`` (already loaded rules) wins over ``recipe_path``: link, split and review pass the
+    last merge's rules, so a decision never re-merges the workspace under other rules.
     """
-    recipe = load_identity_recipe(recipe_path)
+    recipe = recipe or load_identity_recipe(recipe_path)
     settings = MatchSettings(
         email_typo_similarity=recipe.email_typo_similarity,
         common_name_people=recipe.common_name_people,
@@ -130,6 +138,7 @@ def merge(ws: Workspace, *, recipe_path: str | Path | None = None, region: Optio
         if in_scope:
             _match_and_write(ws, recipe, settings, summary, progress)
         ws.set_setting("identity.settings_hash", settings_hash)
+        ws.set_setting("identity.recipe", recipe.model_dump_json())
         ws.set_setting("identity.overrides_seen", str(ws.scalar(STAGE, "overrides seen", "SELECT COALESCE(max(override_id), 0) FROM identity_override")))
         _summarise(ws, summary)
         for view in ("_id_rec", "_id_all"):

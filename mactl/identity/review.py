@@ -11,7 +11,7 @@ from pathlib import Path
 from mactl.errors import InputFileError, NotFoundError, UsageError
 from mactl.exporting import write_query, write_xlsx
 from mactl.identity.matching import STAGE
-from mactl.identity.merge import MergeSummary, merge
+from mactl.identity.merge import MergeSummary, last_identity_recipe, merge
 from mactl.workspace import Workspace, utc_now
 
 LINK_WORDS = {"link", "same", "merge", "yes", "y", "是", "合并", "同一人"}
@@ -117,7 +117,7 @@ def review_apply(ws: Workspace, path: str | Path) -> tuple[int, int, MergeSummar
                 UPDATE identity_review SET status = ?, decided_at = ?
                 WHERE (record_id = ? AND other_record_id = ?) OR (record_id = ? AND other_record_id = ?)""",
                    ["linked" if kind == "must_link" else "separate", utc_now(), a, b, b, a])
-        summary = merge(ws)
+        summary = merge(ws, recipe=last_identity_recipe(ws))
     links = sum(1 for k, _, _ in decisions if k == "must_link")
     return links, len(decisions) - links, summary
 
@@ -141,7 +141,7 @@ def link_people(ws: Workspace, first: str, second: str, reason: str | None = Non
         if a == b:
             raise UsageError(f"{first} and {second} are already the same person ({a})")
         add_override(ws, "must_link", _records_of(ws, a)[0], _records_of(ws, b)[0], reason or "manual link")
-        return merge(ws)
+        return merge(ws, recipe=last_identity_recipe(ws))
 
 
 def split_person(ws: Workspace, person_id: str, record_ids: list[int], reason: str | None = None) -> MergeSummary:
@@ -162,7 +162,7 @@ def split_person(ws: Workspace, person_id: str, record_ids: list[int], reason: s
                 add_override(ws, "cannot_link", r, s, reason or "manual split")
         for r in moving[1:]:
             add_override(ws, "must_link", moving[0], r, reason or "manual split")
-        return merge(ws)
+        return merge(ws, recipe=last_identity_recipe(ws))
 
 
 def undo_merge(ws: Workspace, person_id: str) -> tuple[str, MergeSummary]:
@@ -185,7 +185,7 @@ def undo_merge(ws: Workspace, person_id: str) -> tuple[str, MergeSummary]:
         ws.sql(STAGE, "drop alias", "DELETE FROM person_alias WHERE old_person_id = ?", [merged_id])
         ws.sql(STAGE, "mark undone", "UPDATE identity_merge_event SET undone = true WHERE merge_run = ? AND merged_person_id = ?",
                [run, merged_id])
-        return merged_id, merge(ws)
+        return merged_id, merge(ws, recipe=last_identity_recipe(ws))
 
 
 def export_identities(ws: Workspace, path: str | Path) -> int:
