@@ -2,7 +2,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from mactl.errors import RecipeError
+from mactl.errors import NotFoundError, RecipeError
 from mactl.scoring import explain, load_model, score
 from tests.test_scoring_fixture import People, write_model
 
@@ -206,3 +206,47 @@ def test_run_recipe_without_scoring_section_uses_shipped_model(workspace, tmp_pa
     summary = score(workspace, model_path=path, as_of=AS_OF)
     assert summary.model_hash == score(workspace, as_of=AS_OF).model_hash
     assert scores(workspace)["P1"][0] == 25.0
+
+
+def test_explain_replays_the_run_model_and_events_it_saw(workspace, model):
+    people = People(workspace)
+    people.person("P1", title="总监")
+    people.event("P1", "form_submit", AS_OF - timedelta(days=30), form_name="Demo申请")
+    score(workspace, model_path=model, as_of=AS_OF)
+    before = explain(workspace, "P1")
+    # the model file changes and a back-dated event arrives after the run: explain still shows the run
+    model.write_text(MODEL.replace("points: 20, cap: 30", "points: 50, cap: 90"), encoding="utf-8")
+    people.event("P1", "form_submit", AS_OF - timedelta(days=2), form_name="Demo申请")
+    after = explain(workspace, "P1")
+    assert after == before
+    assert [(c["rule_id"], c["event_id"], c["raw_points"], c["decay"], c["points"]) for c in after["contributions"]] == [
+        ("senior", None, 40.0, 1.0, 40.0), ("demo", 1, 20.0, 0.5, 10.0)]
+
+
+def test_explain_of_a_run_without_stored_model_asks_for_a_new_run(workspace, model):
+    People(workspace).person("P1")
+    score(workspace, model_path=model, as_of=AS_OF)
+    workspace.sql("t", "old", "UPDATE score_run SET model_json = NULL")
+    with pytest.raises(NotFoundError, match="run 'mactl score' again"):
+        explain(workspace, "P1")
+
+
+def test_top_reasons_tie_broken_by_label_and_zero_rules_left_out(workspace, tmp_path):
+    path = write_model(tmp_path, """scoring:
+  fit:
+    - {id: senior, label: "title: director", field: title, op: contains_any, value: [总监], points: 40}
+    - {id: maker, field: industry, op: equals, value: 制造业, points: 20}
+  engagement:
+    half_life_days: null
+    rules:
+      - {id: booth, event: badge_scan, points: 20}
+      - {id: click, event: email_click, points: 0}
+""")
+    people = People(workspace)
+    people.person("P1", title="总监", industry="制造业")
+    people.event("P1", "badge_scan", AS_OF)
+    people.event("P1", "email_click", AS_OF)
+    people.person("P2")
+    score(workspace, model_path=path, as_of=AS_OF)
+    reasons = dict(workspace.fetchall("t", "r", "SELECT person_id, top_reasons FROM person_score"))
+    assert reasons == {"P1": "+40 title: director; +20 booth; +20 maker", "P2": None}

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from mactl.errors import NotFoundError
 from mactl.progress import Progress, report
-from mactl.scoring.model import FORWARD_STAGES, ScoringModel, load_model, model_hash
-from mactl.scoring.sql import engagement_contributions_sql, fit_contributions_sql
+from mactl.scoring.model import FORWARD_STAGES, ScoringModel, load_model, model_from_json, model_hash, model_json
+from mactl.scoring.sql import (engagement_points_sql, explain_contributions_sql, fit_points_sql, person_events_sql,
+                               rules_sql)
 from mactl.workspace import Workspace, utc_now
 
 __all__ = ["ScoreSummary", "ScoringModel", "explain", "load_model", "score"]
@@ -48,16 +49,19 @@ def score(ws: Workspace, *, model_path: str | Path | None = None, as_of: datetim
         run_id = (ws.scalar(STAGE, "run id", "SELECT max(score_run_id) FROM score_run") or 0) + 1
         ws.sql(STAGE, "as-of", "CREATE OR REPLACE TEMP TABLE as_of_param AS SELECT ?::TIMESTAMP AS as_of", [as_of])
         report(progress, "contributions", 0, 4)
-        _contributions(ws, model, run_id)
+        _person_keys(ws)
+        _contributions(ws, model, run_id, as_of)
         report(progress, "scores", 1, 4)
-        _scores(ws, model, run_id)
+        _scores(ws, model)
         report(progress, "stages", 2, 4)
         _stages(ws, model, run_id, as_of)
         _temperature(ws, model)
         report(progress, "history", 3, 4)
         people = _publish(ws, run_id, as_of, digest)
-        ws.sql(STAGE, "run", "INSERT INTO score_run VALUES (?, ?, ?, ?, ?, ?)",
-               [run_id, as_of, utc_now(), digest, str(model_path) if model_path else None, people])
+        max_event_id = ws.scalar(STAGE, "max event id", "SELECT max(event_id) FROM event")
+        ws.sql(STAGE, "run", "INSERT INTO score_run VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+               [run_id, as_of, utc_now(), digest, str(model_path) if model_path else None, people, model_json(model),
+                max_event_id])
         report(progress, "history", 4, 4)
         return _summary(ws, run_id, as_of, digest, people)
 
@@ -73,15 +77,33 @@ def _model_for(model_path: str | Path | None) -> ScoringModel:
     return load_model(model_path)
 
 
-def _contributions(ws: Workspace, model: ScoringModel, run_id: int) -> None:
-    ws.sql(STAGE, "clear contributions", "DELETE FROM score_contribution")
+def _person_keys(ws: Workspace) -> None:
+    """Integer keys for people (their row ids: stable inside the run's transaction) and their records:
+    the big joins and aggregations run on them, not on person ids."""
+    ws.sql(STAGE, "person keys", """
+        CREATE OR REPLACE TEMP TABLE person_key AS SELECT rowid AS person_key, person_id, last_seen FROM person""")
+    ws.sql(STAGE, "record keys", """
+        CREATE OR REPLACE TEMP TABLE record_person AS
+        SELECT pr.record_id, k.person_key FROM person_record pr JOIN person_key k ON k.person_id = pr.person_id""")
+
+
+def _contributions(ws: Workspace, model: ScoringModel, run_id: int, as_of: datetime) -> None:
+    """Per person and rule: fit points, and engagement events and points after caps (one scan of the events);
+    per person: last activity and CRM feedback (one more scan). Temporary: explain recomputes one person's."""
     params: list = []
-    fit = fit_contributions_sql(model, params)
-    ws.sql(STAGE, "fit contributions", f"INSERT INTO score_contribution SELECT ?, * FROM ({fit})", [run_id, *params])
+    fit = fit_points_sql(model, params)
+    ws.sql(STAGE, "fit points", f"""
+        CREATE OR REPLACE TEMP TABLE rule_points AS
+        SELECT person_key, rule_idx, NULL::BIGINT AS events, points AS points_before_caps, 0.0::DOUBLE AS period_capped,
+               0.0::DOUBLE AS capped, points
+        FROM ({fit})""", params)
     params = []
-    engagement = engagement_contributions_sql(model, params)
-    ws.sql(STAGE, "engagement contributions",
-           f"INSERT INTO score_contribution SELECT ?, * FROM ({engagement})", [run_id, *params])
+    ws.sql(STAGE, "engagement points", f"INSERT INTO rule_points {engagement_points_sql(model, params, as_of)}", params)
+    params = []
+    ws.sql(STAGE, "person events", f"CREATE OR REPLACE TEMP TABLE person_events AS {person_events_sql(model, params, PASSIVE_EVENTS)}",
+           params)
+    params = []
+    ws.sql(STAGE, "rules", f"CREATE OR REPLACE TEMP TABLE score_rule AS {rules_sql(model, params)}", params)
 
 
 def _grade_case(model: ScoringModel, params: list) -> str:
@@ -93,40 +115,35 @@ def _grade_case(model: ScoringModel, params: list) -> str:
     return f"CASE {' '.join(cases)} ELSE ? END"
 
 
-def _scores(ws: Workspace, model: ScoringModel, run_id: int) -> None:
+def _scores(ws: Workspace, model: ScoringModel) -> None:
     """Per person fit, engagement (optionally capped as a whole), total, grade, last activity, top reasons."""
     params: list = []
     cap = model.engagement.max_points
     engagement = "least(coalesce(c.engagement, 0), ?)" if cap else "coalesce(c.engagement, 0)"
     head: list = [cap] if cap else []
     grade = _grade_case(model, params)
+    # Top reasons: the three rules with the largest net points (ties by label), rules that net to 0 left out.
+    reasons = ", ".join(f"max(CASE WHEN x.n = {n} THEN printf('%+.0f %s', x.points, r.label) END)" for n in (1, 2, 3))
     ws.sql(STAGE, "scores", f"""
         CREATE OR REPLACE TEMP TABLE scored AS
-        WITH sums AS (
-            SELECT person_id, sum(points) FILTER (WHERE factor = 'fit') AS fit,
-                   sum(points) FILTER (WHERE factor = 'engagement') AS engagement
-            FROM score_contribution GROUP BY person_id),
-        reasons AS (
-            SELECT person_id, string_agg(printf('%+.0f %s', points, label), '; ' ORDER BY abs(points) DESC, label) AS top_reasons
-            FROM (SELECT person_id, min(label) AS label, sum(points) AS points,
-                         row_number() OVER (PARTITION BY person_id ORDER BY abs(sum(points)) DESC, min(label)) AS n
-                  FROM score_contribution
-                  GROUP BY person_id, rule_id HAVING round(sum(points), 2) <> 0)
-            WHERE n <= 3 GROUP BY person_id),
-        activity AS (
-            SELECT pr.person_id, max(e.occurred_at) AS last_activity_at
-            FROM event e JOIN person_record pr ON pr.record_id = e.record_id CROSS JOIN as_of_param a
-            WHERE e.occurred_at <= a.as_of AND e.event_type NOT IN ({', '.join('?' for _ in PASSIVE_EVENTS)})
-            GROUP BY pr.person_id),
+        WITH ranked AS (
+            SELECT c.person_key, c.rule_idx, c.points, row_number() OVER (
+                       PARTITION BY c.person_key ORDER BY round(c.points, 2) = 0, abs(c.points) DESC, r.label_rank) AS n
+            FROM rule_points c JOIN score_rule r ON r.rule_idx = c.rule_idx),
+        sums AS (
+            SELECT x.person_key, sum(x.points) FILTER (WHERE r.factor = 'fit') AS fit,
+                   sum(x.points) FILTER (WHERE r.factor = 'engagement') AS engagement,
+                   nullif(concat_ws('; ', {reasons}), '') AS top_reasons
+            FROM (SELECT *, CASE WHEN round(points, 2) <> 0 THEN n END AS n FROM ranked) x
+            JOIN score_rule r ON r.rule_idx = x.rule_idx GROUP BY x.person_key),
         s AS (
-            SELECT p.person_id, round(coalesce(c.fit, 0), 2) AS fit, round({engagement}, 2) AS engagement,
-                   r.top_reasons, coalesce(act.last_activity_at, least(p.last_seen, a.as_of)) AS last_activity_at
-            FROM person p CROSS JOIN as_of_param a
-            LEFT JOIN sums c ON c.person_id = p.person_id
-            LEFT JOIN reasons r ON r.person_id = p.person_id
-            LEFT JOIN activity act ON act.person_id = p.person_id)
+            SELECT k.person_key, k.person_id, round(coalesce(c.fit, 0), 2) AS fit, round({engagement}, 2) AS engagement,
+                   c.top_reasons, coalesce(pe.last_activity_at, least(k.last_seen, a.as_of)) AS last_activity_at
+            FROM person_key k CROSS JOIN as_of_param a
+            LEFT JOIN sums c ON c.person_key = k.person_key
+            LEFT JOIN person_events pe ON pe.person_key = k.person_key)
         SELECT s.*, round(s.fit + s.engagement, 2) AS total, {grade} AS grade FROM s""",
-           [*PASSIVE_EVENTS, *head, *params])
+           [*head, *params])
 
 
 def _stage_rank_case(column: str) -> str:
@@ -139,9 +156,6 @@ def _stages(ws: Workspace, model: ScoringModel, run_id: int, as_of: datetime) ->
     mql = model.stages.mql
     grades = model.grade_names()
     ok_grades = grades[: grades.index(mql.min_grade) + 1] if mql.min_grade else grades
-    crm_map = sorted((k.lower(), v) for k, v in model.stages.crm_stage_map.items())
-    crm_values = " UNION ALL ".join("SELECT ?::VARCHAR AS crm_key, ?::VARCHAR AS mapped" for _ in crm_map)
-    crm_params = [x for pair in crm_map for x in pair]
     bant = "false"
     bant_params: list = []
     if mql.bant_fields:
@@ -154,22 +168,11 @@ def _stages(ws: Workspace, model: ScoringModel, run_id: int, as_of: datetime) ->
     silent_params = [x for d in silent for x in (d, d)]
     ws.sql(STAGE, "candidate stages", f"""
         CREATE OR REPLACE TEMP TABLE stage_candidate AS
-        WITH crm_map AS ({crm_values}),
-        crm AS (
-            SELECT pr.person_id,
-                   max_by(m.mapped, e.occurred_at) FILTER (WHERE m.mapped <> 'Recycled') AS forward_stage,
-                   max(e.occurred_at) FILTER (WHERE m.mapped <> 'Recycled') AS forward_at,
-                   max(e.occurred_at) FILTER (WHERE m.mapped = 'Recycled') AS recycled_at,
-                   max_by(coalesce(e.detail, e.crm_stage), e.occurred_at) FILTER (WHERE m.mapped = 'Recycled') AS recycled_reason
-            FROM event e JOIN person_record pr ON pr.record_id = e.record_id
-            JOIN crm_map m ON m.crm_key = lower(trim(e.crm_stage)) CROSS JOIN as_of_param a
-            WHERE e.event_type = 'crm_update' AND e.occurred_at <= a.as_of
-            GROUP BY pr.person_id),
-        s AS (
+        WITH s AS (
             SELECT sc.*, crm.forward_stage, crm.forward_at, crm.recycled_at, crm.recycled_reason,
                    date_diff('day', sc.last_activity_at, a.as_of) AS idle_days,
                    (sc.total >= ? AND sc.grade IN ({', '.join('?' for _ in ok_grades)})) AS score_qualifies
-            FROM scored sc CROSS JOIN as_of_param a LEFT JOIN crm ON crm.person_id = sc.person_id),
+            FROM scored sc CROSS JOIN as_of_param a LEFT JOIN person_events crm ON crm.person_key = sc.person_key),
         c AS (
             SELECT s.*, (s.score_qualifies OR {bant}) AS mql_qualifies,
                    (s.recycled_at IS NOT NULL AND (s.forward_at IS NULL OR s.recycled_at > s.forward_at)) AS is_recycled
@@ -180,7 +183,7 @@ def _stages(ws: Workspace, model: ScoringModel, run_id: int, as_of: datetime) ->
                     WHEN {_stage_rank_case('c.forward_stage')} > 1 AND {_stage_rank_case('c.forward_stage')} > (CASE WHEN c.mql_qualifies THEN 2 ELSE 1 END) THEN c.forward_stage
                     WHEN c.mql_qualifies THEN 'MQL' ELSE 'MIL' END AS candidate,
                CASE {silent_case} END AS silent_days
-        FROM c""", [*crm_params, mql.min_total, *ok_grades, *bant_params, *silent_params])
+        FROM c""", [mql.min_total, *ok_grades, *bant_params, *silent_params])
     ws.sql(STAGE, "next stages", f"""
         CREATE OR REPLACE TEMP TABLE stage_next AS
         WITH j AS (
@@ -261,16 +264,21 @@ def _summary(ws: Workspace, run_id: int, as_of: datetime, digest: str, people: i
 def explain(ws: Workspace, person_id: str) -> dict:
     """Every contribution of the latest run for one person, with rule, event, raw points, decay and points."""
     row = ws.fetchone(STAGE, "explain score", """
-        SELECT person_id, fit, engagement, total, grade, stage, temperature, top_reasons, last_activity_at, as_of, model_hash
+        SELECT person_id, fit, engagement, total, grade, stage, temperature, top_reasons, last_activity_at, as_of, model_hash,
+               score_run_id
         FROM person_score WHERE person_id = ?""", [person_id])
     if row is None:
         raise NotFoundError(f"person {person_id} has no score; run 'mactl score' first (or check the id with 'mactl status')")
     keys = ("person_id", "fit", "engagement", "total", "grade", "stage", "temperature", "top_reasons",
             "last_activity_at", "as_of", "model_hash")
     result = dict(zip(keys, row))
-    rows = ws.fetchall(STAGE, "explain contributions", """
+    # Recomputed for this one person from the run's own model and as-of, with the same SQL as the run.
+    model, max_event_id = _run_replay(ws, row[-1])
+    params: list = []
+    contributions = explain_contributions_sql(model, params, result["as_of"], person_id, max_event_id)
+    rows = ws.fetchall(STAGE, "explain contributions", f"""
         SELECT factor, rule_id, label, event_id, occurred_at, raw_points, round(decay, 6), channel_weight, round(points, 2)
-        FROM score_contribution WHERE person_id = ? ORDER BY factor DESC, abs(points) DESC, rule_id, event_id""", [person_id])
+        FROM ({contributions}) ORDER BY factor DESC, abs(points) DESC, rule_id, event_id""", params)
     result["contributions"] = [dict(zip(("factor", "rule_id", "label", "event_id", "occurred_at", "raw_points", "decay",
                                          "channel_weight", "points"), r)) for r in rows]
     result["history"] = [dict(zip(("score_run_id", "as_of", "total", "grade", "stage"), r)) for r in ws.fetchall(
@@ -280,3 +288,15 @@ def explain(ws: Workspace, person_id: str) -> dict:
         STAGE, "explain stages", """SELECT from_stage, to_stage, silent_days, changed_at, reason FROM stage_history
         WHERE person_id = ? ORDER BY changed_at, score_run_id""", [person_id])]
     return result
+
+
+def _run_replay(ws: Workspace, run_id: int) -> tuple[ScoringModel, int | None]:
+    """The model a run scored with and the newest event it saw, to recompute one person's contributions."""
+    stored = None
+    if ws.schema_versions().get("scoring", 0) >= 2:
+        stored = ws.fetchone(STAGE, "explain run", "SELECT model_json, max_event_id FROM score_run WHERE score_run_id = ?",
+                             [run_id])
+    if stored is None or stored[0] is None:
+        raise NotFoundError(f"score run {run_id} was made by an older mactl that did not keep its model; "
+                            "run 'mactl score' again to explain scores")
+    return model_from_json(stored[0]), stored[1]

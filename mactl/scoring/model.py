@@ -168,10 +168,18 @@ class ScoringModel(StrictModel):
         return [g.grade for g in self.grades] + [self.lowest_grade]
 
 
+def model_json(model: ScoringModel) -> str:
+    """The model's content as canonical JSON (stored with every run, so explain can replay it)."""
+    return json.dumps(model.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+
+
+def model_from_json(text: str) -> ScoringModel:
+    return ScoringModel.model_validate(json.loads(text))
+
+
 def model_hash(model: ScoringModel) -> str:
     """Hash of the model's content (not its file layout): same rules → same hash."""
-    text = json.dumps(model.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha256(model_json(model).encode("utf-8")).hexdigest()[:16]
 
 
 def load_model(path: str | Path | None = None) -> ScoringModel:

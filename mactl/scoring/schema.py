@@ -60,5 +60,29 @@ MIGRATIONS: list[Migration] = [
                 reason VARCHAR NOT NULL
             )""",
         ),
-    )
+    ),
+    Migration(
+        "scoring",
+        2,
+        (
+            # The run keeps its model (canonical JSON) and the newest event it saw, so explain can replay
+            # one person's contributions exactly as scored, even if the model file changed since.
+            "ALTER TABLE score_run ADD COLUMN model_json VARCHAR",
+            "ALTER TABLE score_run ADD COLUMN max_event_id BIGINT",
+            # Per person and rule instead of per event (millions of rows): explain recomputes the events.
+            "DROP TABLE score_contribution",
+            """CREATE TABLE score_contribution (
+                score_run_id BIGINT NOT NULL,
+                person_id VARCHAR NOT NULL,
+                factor VARCHAR NOT NULL,           -- fit | engagement
+                rule_id VARCHAR NOT NULL,
+                label VARCHAR NOT NULL,
+                events BIGINT,                     -- matching events; NULL for fit rules
+                points_before_caps DOUBLE NOT NULL,
+                period_capped DOUBLE NOT NULL,     -- points taken off by the rule's period cap (<= 0)
+                capped DOUBLE NOT NULL,            -- points taken off by the rule's cap (<= 0)
+                points DOUBLE NOT NULL             -- what the rule gives: points_before_caps + period_capped + capped
+            )""",
+        ),
+    ),
 ]

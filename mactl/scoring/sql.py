@@ -1,14 +1,33 @@
-"""SQL builders: the model compiled into parameterised statements (values never pasted into SQL)."""
+"""SQL builders: the model compiled into parameterised statements (values never pasted into SQL).
+
+The point builders serve two callers with the same SQL, so explain replays a run exactly:
+`score` (every person, keyed through its temp tables `person_key` and `record_person`) and
+`explain` (one person id, a parameter).
+"""
 
 from __future__ import annotations
 
-from mactl.scoring.model import Condition, EngagementRule, FitRule, ScoringModel
+from datetime import datetime
+
+from mactl.scoring.model import Condition, ScoringModel
 from mactl.workspace import quote_ident
 
+RULE_COLUMNS = (
+    ("rule_idx", "INTEGER"), ("factor", "VARCHAR"), ("rule_id", "VARCHAR"), ("label", "VARCHAR"),
+    ("label_rank", "INTEGER"), ("event_type", "VARCHAR"), ("raw_points", "DOUBLE"), ("half_life", "DOUBLE"),
+    ("cap", "DOUBLE"), ("period_days", "DOUBLE"), ("period_cap", "DOUBLE"),
+)
 
-def condition_sql(column: str, cond: Condition, params: list) -> str:
-    """One condition on a column expression; appends its values to params."""
-    text = f"lower(trim(CAST({column} AS VARCHAR)))"
+
+def text_sql(column: str) -> str:
+    """A column as text for comparisons that ignore case and surrounding spaces."""
+    return f"lower(trim(CAST({column} AS VARCHAR)))"
+
+
+def condition_sql(column: str, cond: Condition, params: list, text: str | None = None) -> str:
+    """One condition on a column expression; appends its values to params. ``text``: the column's
+    text_sql() already computed (a keyword list then does not lower-case the column once per keyword)."""
+    text = text or text_sql(column)
     number = f"TRY_CAST({column} AS DOUBLE)"
     op, value = cond.op, cond.value
     if op == "is_empty":
@@ -35,59 +54,108 @@ def condition_sql(column: str, cond: Condition, params: list) -> str:
     return "(" + " OR ".join(f"coalesce(contains({text}, ?), false)" for _ in values) + ")"
 
 
-def person_column(field: str) -> str:
-    if field.startswith("attr."):
-        return f"attrs.{quote_ident(field)}"
-    return f"p.{quote_ident(field)}"
+# -- rules ------------------------------------------------------------------
 
-
-def attr_fields(model: ScoringModel) -> list[str]:
-    fields = set(model.stages.mql.bant_fields and [f"attr.{f}" for f in model.stages.mql.bant_fields] or [])
+def rule_rows(model: ScoringModel) -> list[tuple]:
+    """Every rule as one row (see RULE_COLUMNS): fit rules first, then engagement rules, numbered from 1."""
+    rows = []
     for rule in model.fit:
-        for cond in [rule, *rule.when]:
-            if cond.field.startswith("attr."):
-                fields.add(cond.field)
-    return sorted(fields)
+        rows.append(["fit", rule.id, rule.label or rule.id, None, float(rule.points), None, None, None, None])
+    for rule in model.engagement.rules:
+        half_life = rule.half_life_days or model.engagement.half_life_days
+        period = rule.period_cap
+        rows.append(["engagement", rule.id, rule.label or rule.id, rule.event, float(rule.points),
+                     float(half_life) if half_life else None, rule.cap, period.days if period else None,
+                     period.cap if period else None])
+    # Top reasons break ties of equal points by label: a rank lets SQL compare small integers instead.
+    ranks = {key: n for n, key in enumerate(sorted((r[2], r[1]) for r in rows), start=1)}
+    return [(idx, *row[:3], ranks[(row[2], row[1])], *row[3:]) for idx, row in enumerate(rows, start=1)]
 
 
-def person_attrs_sql(model: ScoringModel, params: list) -> str:
-    """Per person, the latest non-empty value of each attribute column the model uses (BANT etc.)."""
-    fields = attr_fields(model)
-    if not fields:
-        return "SELECT person_id FROM person"
-    columns = []
+def rules_sql(model: ScoringModel, params: list) -> str:
+    """The model's rules as a small table (columns RULE_COLUMNS), for joins instead of one query per rule."""
+    rows = rule_rows(model)
+    if not rows:
+        return "SELECT " + ", ".join(f"NULL::{sql_type} AS {name}" for name, sql_type in RULE_COLUMNS) + " WHERE false"
+    for row in rows:
+        params.extend(row)
+    typed = "(" + ", ".join(f"?::{sql_type}" for _, sql_type in RULE_COLUMNS) + ")"
+    return f"SELECT * FROM (VALUES {', '.join(typed for _ in rows)}) AS t({', '.join(n for n, _ in RULE_COLUMNS)})"
+
+
+# -- fit --------------------------------------------------------------------
+
+def fit_fields(model: ScoringModel) -> tuple[list[str], list[str]]:
+    """Person columns and attr.<column> fields the fit rules read."""
+    fields = {cond.field for rule in model.fit for cond in [rule, *rule.when]}
+    return sorted(f for f in fields if not f.startswith("attr.")), sorted(f for f in fields if f.startswith("attr."))
+
+
+def records_sql(params: list, person_id: str | None = None) -> str:
+    """record_id → person_key: every person's (score's temp table record_person), or one person's (key 0)."""
+    if person_id is None:
+        return "record_person"
+    params.append(person_id)
+    return "(SELECT record_id, 0::BIGINT AS person_key FROM person_record WHERE person_id = ?)"
+
+
+def person_attrs_sql(fields: list[str], params: list, person_id: str | None = None) -> str:
+    """Per person, the latest non-empty value of each attribute column (BANT etc.)."""
+    columns, filled = [], []
     for field in fields:
-        params.append("$." + field[5:])
+        params.extend(["$." + field[5:], "$." + field[5:]])  # same path twice (value and filter)
         columns.append(f"max_by(nullif(trim(json_extract_string(sr.attributes, ?)), ''), sr.record_time) "
                        f"FILTER (WHERE nullif(trim(json_extract_string(sr.attributes, ?)), '') IS NOT NULL) "
                        f"AS {quote_ident(field)}")
-        params.insert(len(params) - 1, "$." + field[5:])  # same path twice (value and filter)
-    return ("SELECT pr.person_id, " + ", ".join(columns) +
-            " FROM person_record pr JOIN source_record sr ON sr.record_id = pr.record_id GROUP BY pr.person_id")
+    records = records_sql(params, person_id)
+    for field in fields:  # only records with any of them filled (most have none)
+        params.append("$." + field[5:])
+        filled.append("nullif(trim(json_extract_string(sr.attributes, ?)), '') IS NOT NULL")
+    return (f"SELECT rp.person_key, {', '.join(columns)} FROM {records} rp "
+            f"JOIN source_record sr ON sr.record_id = rp.record_id WHERE {' OR '.join(filled)} GROUP BY rp.person_key")
 
 
-def fit_rule_sql(rule: FitRule, params: list) -> str:
-    conds = [condition_sql(person_column(c.field), c, params) for c in [rule, *rule.when]]
-    return ("SELECT p.person_id, 'fit' AS factor, ? AS rule_id, ? AS label, NULL::BIGINT AS event_id, "
-            "NULL::TIMESTAMP AS occurred_at, ?::DOUBLE AS raw_points, 1.0::DOUBLE AS decay, 1.0::DOUBLE AS channel_weight, "
-            "?::DOUBLE AS points FROM person p LEFT JOIN attrs ON attrs.person_id = p.person_id WHERE "
-            + " AND ".join(conds)), [rule.id, rule.label or rule.id, rule.points, rule.points]
+def text_column(field: str) -> str:
+    return f"{field} (text)"
 
 
-def fit_contributions_sql(model: ScoringModel, params: list) -> str:
-    attr_params: list = []
-    attrs = person_attrs_sql(model, attr_params)
-    params.extend(attr_params)
+def fit_input_sql(model: ScoringModel, params: list, person_id: str | None = None) -> str:
+    """One row per person: person_key, every column the fit rules read (attributes as "attr.<column>") and
+    each also as text (text_column), computed once for all the rules and keywords that read it."""
+    person_fields, attr_fields = fit_fields(model)
+    columns = [f"{source}.{quote_ident(f)}" for source, fields in (("p", person_fields), ("attrs", attr_fields))
+               for f in fields]
+    columns += [f"{text_sql(column)} AS {quote_ident(text_column(field))}"
+                for column, field in zip(columns, person_fields + attr_fields)]
+    head, join = "", ""
+    if attr_fields:
+        head = f"WITH attrs AS ({person_attrs_sql(attr_fields, params, person_id)}) "
+        join = " LEFT JOIN attrs ON attrs.person_key = p.person_key"
+    if person_id is None:  # the key score's person_key table gave each person: its row id
+        source = "(SELECT rowid AS person_key, * FROM person)"
+        where = ""
+    else:
+        params.append(person_id)
+        source, where = "(SELECT 0::BIGINT AS person_key, * FROM person)", " WHERE p.person_id = ?"
+    return f"{head}SELECT {', '.join(['p.person_key', *columns])} FROM {source} p{join}{where}"
+
+
+def fit_points_sql(model: ScoringModel, params: list, person_id: str | None = None) -> str:
+    """Per person and fit rule that holds: person_key, rule_idx, points. Persons are read once for all rules."""
+    if not model.fit:
+        return "SELECT NULL::BIGINT AS person_key, NULL::INTEGER AS rule_idx, NULL::DOUBLE AS points WHERE false"
+    head = f"WITH fit_input AS MATERIALIZED ({fit_input_sql(model, params, person_id)}) "
     parts = []
-    for rule in model.fit:
-        cond_params: list = []
-        body, head_params = fit_rule_sql(rule, cond_params)
-        params.extend(head_params + cond_params)
-        parts.append(body)
-    if not parts:
-        parts.append("SELECT NULL::VARCHAR, NULL, NULL, NULL, NULL::BIGINT, NULL::TIMESTAMP, 0.0, 0.0, 0.0, 0.0 WHERE false")
-    return f"WITH attrs AS ({attrs}) " + " UNION ALL ".join(parts)
+    for idx, rule in enumerate(model.fit, start=1):
+        params.append(float(rule.points))
+        conds = [condition_sql(f"p.{quote_ident(c.field)}", c, params, f"p.{quote_ident(text_column(c.field))}")
+                 for c in [rule, *rule.when]]
+        parts.append(f"SELECT p.person_key, {idx} AS rule_idx, ?::DOUBLE AS points FROM fit_input p WHERE "
+                     + " AND ".join(conds))
+    return head + " UNION ALL ".join(parts)
 
+
+# -- engagement --------------------------------------------------------------
 
 def channel_weight_sql(model: ScoringModel, params: list) -> str:
     weights = model.engagement.channel_weights
@@ -100,62 +168,148 @@ def channel_weight_sql(model: ScoringModel, params: list) -> str:
     return f"CASE e.channel {' '.join(cases)} ELSE 1.0::DOUBLE END"
 
 
-def engagement_rule_sql(model: ScoringModel, rule: EngagementRule, params: list) -> str:
-    """Per matching event: raw points × decay × channel weight (events after as-of do not exist yet)."""
-    half_life = rule.half_life_days or model.engagement.half_life_days
-    params.extend([rule.id, rule.label or rule.id, rule.points])
-    if half_life:
-        params.append(float(half_life))
-        decay = "power(0.5, (epoch(a.as_of) - epoch(e.occurred_at)) / 86400.0 / ?)"
-    else:
-        decay = "1.0::DOUBLE"
+def matching_rules_sql(model: ScoringModel, params: list) -> str:
+    """Per event, the list of engagement rules (their rule_idx) it matches: by event type, then the rule's
+    `where:` conditions, evaluated on the scanned events before any row is multiplied."""
+    by_type: dict[str, list[tuple[int, object]]] = {}
+    for idx, rule in enumerate(model.engagement.rules, start=len(model.fit) + 1):
+        by_type.setdefault(rule.event, []).append((idx, rule))
+    whens = []
+    for event_type, rules in by_type.items():
+        params.append(event_type)
+        items = []
+        for idx, rule in rules:
+            if rule.where:
+                conds = [condition_sql(f"e.{quote_ident(c.field)}", c, params) for c in rule.where]
+                items.append(f"CASE WHEN {' AND '.join(conds)} THEN {idx} END")
+            else:
+                items.append(str(idx))
+        whens.append(f"WHEN ? THEN list_filter([{', '.join(items)}], x -> x IS NOT NULL)")
+    return f"CASE e.event_type {' '.join(whens)} END" if whens else "[]::INTEGER[]"
+
+
+def engagement_ctes_sql(model: ScoringModel, params: list, as_of: datetime, person_id: str | None = None,
+                        max_event_id: int | None = None) -> str:
+    """CTEs run_as_of, rules, hits (one row per event and matching rule) and capped (per person and rule).
+
+    All rules share one scan of event ⋈ person records: each event lists the rules it matches
+    (matching_rules_sql), one row per match. Per event: raw points × decay × channel weight, decay = 0.5 ^ (age days / half-life);
+    events after as-of do not exist yet. Caps apply first per period (counted back from as-of), then per rule.
+    """
+    params.append(as_of)
+    rules = rules_sql(model, params)
+    periods = any(rule.period_cap for rule in model.engagement.rules)
+    period_no = ("CASE WHEN r.period_days IS NULL THEN 0 ELSE floor((epoch(a.as_of) - epoch(m.occurred_at)) / 86400.0 "
+                 "/ r.period_days) END" if periods else "0")
     weight = channel_weight_sql(model, params)
-    params.append(rule.event)
-    conds = [condition_sql(f"e.{quote_ident(c.field)}", c, params) for c in rule.where]
-    where = "".join(f" AND {c}" for c in conds)
-    return (f"SELECT pr.person_id, 'engagement' AS factor, ? AS rule_id, ? AS label, e.event_id, e.occurred_at, "
-            f"?::DOUBLE AS raw_points, {decay} AS decay, {weight} AS channel_weight "
-            f"FROM event e JOIN person_record pr ON pr.record_id = e.record_id CROSS JOIN as_of_param a "
-            f"WHERE e.event_type = ? AND e.occurred_at IS NOT NULL AND e.occurred_at <= a.as_of{where}")
-
-
-def engagement_contributions_sql(model: ScoringModel, params: list) -> str:
-    """Event contributions plus negative '(cap)' rows: first per period, then per rule, so explain still adds up."""
-    parts, caps = [], []
-    for rule in model.engagement.rules:
-        parts.append(engagement_rule_sql(model, rule, params))
-        if rule.cap is not None or rule.period_cap is not None:
-            period = rule.period_cap
-            caps.append((rule.id, rule.cap, period.days if period else None, period.cap if period else None))
-    if not parts:
-        return ("SELECT NULL::VARCHAR person_id, NULL::VARCHAR factor, NULL::VARCHAR rule_id, NULL::VARCHAR label, NULL::BIGINT event_id, "
-                "NULL::TIMESTAMP occurred_at, 0.0 raw_points, 0.0 decay, 0.0 channel_weight, 0.0 points WHERE false")
-    events = " UNION ALL ".join(parts)
-    cap_values = " UNION ALL ".join(
-        "SELECT ?::VARCHAR AS rule_id, ?::DOUBLE AS cap, ?::DOUBLE AS period_days, ?::DOUBLE AS period_cap" for _ in caps) or \
-        "SELECT NULL::VARCHAR AS rule_id, NULL::DOUBLE AS cap, NULL::DOUBLE AS period_days, NULL::DOUBLE AS period_cap WHERE false"
-    for values in caps:
-        params.extend(values)
+    matching = matching_rules_sql(model, params)
+    records = records_sql(params, person_id)
+    event_types = list(dict.fromkeys(rule.event for rule in model.engagement.rules)) or [None]
+    params.extend(event_types)
+    scope = ""
+    if max_event_id is not None:
+        params.append(max_event_id)
+        scope = " AND e.event_id <= ?"
+    if periods:
+        sums = """
+        periods AS (
+            SELECT person_key, rule_idx, count(*) AS events, sum(points) AS points FROM hits
+            GROUP BY person_key, rule_idx, period_no),
+        rule_sums AS (
+            SELECT p.person_key, p.rule_idx, sum(p.events) AS events, sum(p.points) AS points_before_caps,
+                   sum(CASE WHEN p.points > r.period_cap THEN p.points - r.period_cap ELSE 0.0 END) AS period_excess
+            FROM periods p JOIN rules r ON r.rule_idx = p.rule_idx GROUP BY p.person_key, p.rule_idx)"""
+    else:
+        sums = """
+        rule_sums AS (
+            SELECT person_key, rule_idx, count(*) AS events, sum(points) AS points_before_caps, 0.0::DOUBLE AS period_excess
+            FROM hits GROUP BY person_key, rule_idx)"""
     return f"""
-        WITH hits AS (SELECT *, raw_points * decay * channel_weight AS points FROM ({events})),
-        caps AS ({cap_values}),
-        period_over AS (
-            SELECT h.person_id, h.rule_id, any_value(h.label) AS label, sum(h.points) - any_value(c.period_cap) AS excess
-            FROM hits h JOIN caps c ON c.rule_id = h.rule_id CROSS JOIN as_of_param a
-            WHERE c.period_cap IS NOT NULL
-            GROUP BY h.person_id, h.rule_id, floor((epoch(a.as_of) - epoch(h.occurred_at)) / 86400.0 / c.period_days)
-            HAVING sum(h.points) > any_value(c.period_cap)),
-        after_period AS (
-            SELECT person_id, rule_id, label, points FROM hits
-            UNION ALL SELECT person_id, rule_id, label, -excess FROM period_over),
-        over AS (
-            SELECT h.person_id, h.rule_id, any_value(h.label) AS label, sum(h.points) - any_value(c.cap) AS excess
-            FROM after_period h JOIN caps c ON c.rule_id = h.rule_id
-            WHERE c.cap IS NOT NULL
-            GROUP BY h.person_id, h.rule_id HAVING sum(h.points) > any_value(c.cap))
-        SELECT person_id, factor, rule_id, label, event_id, occurred_at, raw_points, decay, channel_weight, points FROM hits
+        run_as_of AS (SELECT ?::TIMESTAMP AS as_of),
+        rules AS ({rules}),
+        hits AS (
+            SELECT *, raw_points * decay * channel_weight AS points FROM (
+                SELECT m.person_key, r.rule_idx, m.event_id, m.occurred_at, r.raw_points,
+                       CASE WHEN r.half_life IS NULL THEN 1.0::DOUBLE
+                            ELSE power(0.5, (epoch(a.as_of) - epoch(m.occurred_at)) / 86400.0 / r.half_life) END AS decay,
+                       m.channel_weight, {period_no} AS period_no
+                FROM (SELECT rp.person_key, e.event_id, e.occurred_at, {weight} AS channel_weight,
+                             unnest({matching}) AS rule_idx
+                      FROM event e JOIN {records} rp ON rp.record_id = e.record_id CROSS JOIN run_as_of a
+                      WHERE e.event_type IN ({', '.join('?' for _ in event_types)}) AND e.occurred_at IS NOT NULL
+                        AND e.occurred_at <= a.as_of{scope}) m
+                JOIN rules r ON r.rule_idx = m.rule_idx CROSS JOIN run_as_of a)),{sums},
+        capped AS (
+            SELECT s.*, CASE WHEN s.points_before_caps - s.period_excess > r.cap
+                             THEN s.points_before_caps - s.period_excess - r.cap ELSE 0.0 END AS cap_excess
+            FROM rule_sums s JOIN rules r ON r.rule_idx = s.rule_idx)"""
+
+
+def engagement_points_sql(model: ScoringModel, params: list, as_of: datetime) -> str:
+    """Per person (person_key) and engagement rule: events, points before caps, caps taken off, points."""
+    ctes = engagement_ctes_sql(model, params, as_of)
+    return f"""WITH {ctes}
+        SELECT person_key, rule_idx, events, points_before_caps, 0.0 - period_excess AS period_capped,
+               0.0 - cap_excess AS capped, points_before_caps - period_excess - cap_excess AS points
+        FROM capped"""
+
+
+def explain_contributions_sql(model: ScoringModel, params: list, as_of: datetime, person_id: str,
+                              max_event_id: int | None) -> str:
+    """One person's contributions as scored: fit rules, every scored event, and negative '(period cap)' and
+    '(cap)' rows so the points still add up. Same builders as the run, filtered to the person."""
+    ctes = engagement_ctes_sql(model, params, as_of, person_id, max_event_id)
+    fit = fit_points_sql(model, params, person_id)
+    return f"""WITH {ctes},
+        fit AS ({fit})
+        SELECT 'fit' AS factor, r.rule_id, r.label, NULL::BIGINT AS event_id, NULL::TIMESTAMP AS occurred_at,
+               r.raw_points, 1.0::DOUBLE AS decay, 1.0::DOUBLE AS channel_weight, f.points
+        FROM fit f JOIN rules r ON r.rule_idx = f.rule_idx
         UNION ALL
-        SELECT person_id, 'engagement', rule_id, label || ' (period cap)', NULL, NULL, 0.0, 1.0, 1.0, -sum(excess)
-        FROM period_over GROUP BY person_id, rule_id, label
+        SELECT 'engagement', r.rule_id, r.label, h.event_id, h.occurred_at, h.raw_points, h.decay, h.channel_weight, h.points
+        FROM hits h JOIN rules r ON r.rule_idx = h.rule_idx
         UNION ALL
-        SELECT person_id, 'engagement', rule_id, label || ' (cap)', NULL, NULL, 0.0, 1.0, 1.0, -excess FROM over"""
+        SELECT 'engagement', r.rule_id, r.label || ' (period cap)', NULL, NULL, 0.0, 1.0, 1.0, 0.0 - c.period_excess
+        FROM capped c JOIN rules r ON r.rule_idx = c.rule_idx WHERE c.period_excess > 0
+        UNION ALL
+        SELECT 'engagement', r.rule_id, r.label || ' (cap)', NULL, NULL, 0.0, 1.0, 1.0, 0.0 - c.cap_excess
+        FROM capped c JOIN rules r ON r.rule_idx = c.rule_idx WHERE c.cap_excess > 0"""
+
+
+# -- per person ---------------------------------------------------------------
+
+def crm_map_sql(model: ScoringModel, params: list) -> str:
+    crm_map = sorted((k.lower(), v) for k, v in model.stages.crm_stage_map.items())
+    if not crm_map:
+        return "SELECT NULL::VARCHAR AS crm_key, NULL::VARCHAR AS mapped WHERE false"
+    params.extend(x for pair in crm_map for x in pair)
+    return " UNION ALL ".join("SELECT ?::VARCHAR AS crm_key, ?::VARCHAR AS mapped" for _ in crm_map)
+
+
+def person_events_sql(model: ScoringModel, params: list, passive_events: tuple[str, ...]) -> str:
+    """Per person, from the events up to as-of: last own activity (not CRM updates or bounces) and the latest
+    CRM feedback, forward (SAL … Customer) and recycling (with its reason). Activity is reduced per record
+    before records are mapped to people; CRM feedback reads only crm_update events."""
+    params.extend(passive_events)
+    passive = ", ".join("?" for _ in passive_events)
+    crm_map = crm_map_sql(model, params)
+    return f"""
+        WITH activity AS (
+            SELECT rp.person_key, max(r.last_activity_at) AS last_activity_at
+            FROM (SELECT e.record_id, max(e.occurred_at) AS last_activity_at FROM event e CROSS JOIN as_of_param a
+                  WHERE e.occurred_at <= a.as_of AND e.event_type NOT IN ({passive}) GROUP BY e.record_id) r
+            JOIN record_person rp ON rp.record_id = r.record_id GROUP BY rp.person_key),
+        crm_map AS ({crm_map}),
+        crm AS (
+            SELECT rp.person_key,
+                   max_by(m.mapped, e.occurred_at) FILTER (WHERE m.mapped <> 'Recycled') AS forward_stage,
+                   max(e.occurred_at) FILTER (WHERE m.mapped <> 'Recycled') AS forward_at,
+                   max(e.occurred_at) FILTER (WHERE m.mapped = 'Recycled') AS recycled_at,
+                   max_by(coalesce(e.detail, e.crm_stage), e.occurred_at) FILTER (WHERE m.mapped = 'Recycled') AS recycled_reason
+            FROM event e JOIN record_person rp ON rp.record_id = e.record_id
+            JOIN crm_map m ON m.crm_key = lower(trim(e.crm_stage)) CROSS JOIN as_of_param a
+            WHERE e.event_type = 'crm_update' AND e.occurred_at <= a.as_of
+            GROUP BY rp.person_key)
+        SELECT coalesce(activity.person_key, crm.person_key) AS person_key, activity.last_activity_at,
+               crm.forward_stage, crm.forward_at, crm.recycled_at, crm.recycled_reason
+        FROM activity FULL JOIN crm ON crm.person_key = activity.person_key"""
