@@ -48,6 +48,23 @@ def test_review_out_writes_a_workbook(cli, tmp_path):
     assert book.sheetnames == ["review", "how to"]
 
 
+def test_review_out_says_when_the_limit_leaves_pairs_out(cli, tmp_path):
+    rows = [("王伟", "13500000001", "格力电器"), ("王伟", "", "格力"), ("王伟", "13500000002", "海尔"),
+            ("王伟", "13500000003", "美的"), ("李娜", "13600000001", "海尔集团"), ("李娜", "", "海尔"),
+            ("李娜", "13600000002", "格力"), ("李娜", "13600000003", "美的")]
+    lines = ["姓名,手机,邮箱,公司"] + [f"{n},{p},{n}{i}@mail.example.com,{c}" if not p else f"{n},{p},,{c}"
+                                       for i, (n, p, c) in enumerate(rows)]
+    (tmp_path / "form.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cli("import", tmp_path / "form.csv")
+    cli("merge")
+    result = cli("merge", "review", "--out", tmp_path / "review.xlsx", "--limit", "1")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == (f"1 of 2 open pairs to review written to {tmp_path / 'review.xlsx'} "
+                                     "(decide these, or raise --limit)")
+    result = cli("merge", "review", "--out", tmp_path / "review.xlsx", "--limit", "1", "--json")
+    assert json.loads(result.stdout) == {"pairs": 1, "open": 2, "path": str(tmp_path / "review.xlsx")}
+
+
 def test_exports_through_the_cli(cli, tmp_path):
     form_csv(tmp_path / "form.csv")
     cli("import", tmp_path / "form.csv")

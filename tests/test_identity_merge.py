@@ -255,6 +255,22 @@ def test_review_round_trip(workspace, tmp_path):
     assert workspace.fetchall("t", "r", "SELECT status FROM identity_review") == [("linked",)]
 
 
+def test_review_out_writes_at_most_limit_pairs_oldest_first(workspace, tmp_path):
+    # two common-name pairs (王伟 at 格力, 李娜 at 海尔), each name on three mobiles
+    add_file(workspace, tmp_path, "a.csv", [
+        ("王伟", "13500000001", None, "格力电器"), ("王伟", None, "wangwei@gree.com", "格力"),
+        ("王伟", "13500000002", None, "海尔"), ("王伟", "13500000003", None, "美的"),
+        ("李娜", "13600000001", None, "海尔集团"), ("李娜", None, "lina@haier.com", "海尔"),
+        ("李娜", "13600000002", None, "格力"), ("李娜", "13600000003", None, "美的"),
+    ])
+    assert merge(workspace).review_open == 2
+    path = tmp_path / "review.xlsx"
+    assert ops.review_out(workspace, path, limit=1) == 1
+    sheet = load_workbook(path)["review"]
+    assert [[c.value for c in row][:2] for row in sheet.iter_rows(min_row=2)] == [[1, 2]]
+    assert ops.open_reviews(workspace) == 2
+
+
 def test_review_apply_rejects_unknown_decisions(workspace, tmp_path):
     from mactl.errors import InputFileError
     from mactl.exporting import write_xlsx

@@ -90,6 +90,7 @@ def review_command(
     ctx: typer.Context,
     out: Optional[Path] = typer.Option(None, "--out", help="Write the unsure pairs to this .xlsx, with a decision column."),
     apply: Optional[Path] = typer.Option(None, "--apply", help="Apply the decisions of a filled-in review .xlsx, then re-merge."),
+    limit: int = typer.Option(1000, "--limit", min=1, help="With --out: at most this many pairs (oldest records first)."),
     json_output: bool = JSON,
 ) -> None:
     """Review unsure pairs in Excel: write them with --out, fill 'decision' (link / separate), apply with --apply."""
@@ -97,9 +98,12 @@ def review_command(
         raise typer.BadParameter("give exactly one of --out FILE.xlsx or --apply FILE.xlsx")
     if out is not None:
         with ui.workspace(ctx, read_only=True) as ws:
-            count = ops.review_out(ws, out)
+            count = ops.review_out(ws, out, limit)
+            total = ops.open_reviews(ws)
         if json_output:
-            ui.emit_json({"pairs": count, "path": str(out)})
+            ui.emit_json({"pairs": count, "open": total, "path": str(out)})
+        elif count < total:
+            ui.print_heading(f"{count:,} of {total:,} open pairs to review written to {out} (decide these, or raise --limit)")
         else:
             ui.print_heading(f"{count} pairs to review written to {out}")
         return

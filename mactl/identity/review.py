@@ -58,8 +58,14 @@ def explain(ws: Workspace, person_id: str) -> dict:
     }
 
 
-def review_out(ws: Workspace, path: str | Path) -> int:
-    """Write the open review pairs side by side, with a decision column to fill in."""
+def open_reviews(ws: Workspace) -> int:
+    return int(ws.scalar(STAGE, "count open reviews", "SELECT count(*) FROM identity_review WHERE status = 'open'"))
+
+
+def review_out(ws: Workspace, path: str | Path, limit: int | None = None) -> int:
+    """Write the open review pairs side by side, with a decision column to fill in; returns how many.
+
+    ``limit``: at most this many pairs, oldest records first (the same pairs until they are decided)."""
     side = lambda alias: ", ".join(  # noqa: E731
         f"{alias}.{c} AS {alias}_{c}" for c in REVIEW_SIDE
     )
@@ -70,7 +76,7 @@ def review_out(ws: Workspace, path: str | Path) -> int:
                    FROM source_record s JOIN person_record pr USING (record_id))
         SELECT v.record_id, v.other_record_id, v.rule, v.score, v.reason, {side('a')}, {side('b')}, '' AS decision
         FROM identity_review v JOIN r a ON a.record_id = v.record_id JOIN r b ON b.record_id = v.other_record_id
-        WHERE v.status = 'open' ORDER BY v.record_id, v.other_record_id""")
+        WHERE v.status = 'open' ORDER BY v.record_id, v.other_record_id LIMIT ?""", [limit])
     columns = ["record_a", "record_b", "rule", "score", "reason"] + [f"a_{c}" for c in REVIEW_SIDE] + \
               [f"b_{c}" for c in REVIEW_SIDE] + ["decision"]
     help_rows = [
