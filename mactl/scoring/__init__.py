@@ -100,7 +100,7 @@ def _contributions(ws: Workspace, model: ScoringModel, run_id: int, as_of: datet
     params = []
     ws.sql(STAGE, "engagement points", f"INSERT INTO rule_points {engagement_points_sql(model, params, as_of)}", params)
     params = []
-    ws.sql(STAGE, "person events", f"CREATE OR REPLACE TEMP TABLE person_events AS {person_events_sql(model, params, PASSIVE_EVENTS)}",
+    ws.sql(STAGE, "person events", f"CREATE OR REPLACE TEMP TABLE person_events AS {person_events_sql(model, params, as_of, PASSIVE_EVENTS)}",
            params)
     params = []
     ws.sql(STAGE, "rules", f"CREATE OR REPLACE TEMP TABLE score_rule AS {rules_sql(model, params)}", params)
@@ -177,7 +177,7 @@ def _stages(ws: Workspace, model: ScoringModel, run_id: int, as_of: datetime) ->
             SELECT s.*, (s.score_qualifies OR {bant}) AS mql_qualifies,
                    (s.recycled_at IS NOT NULL AND (s.forward_at IS NULL OR s.recycled_at > s.forward_at)) AS is_recycled
             FROM s)
-        SELECT c.person_id, c.is_recycled, c.recycled_reason, c.forward_stage, c.mql_qualifies,
+        SELECT c.person_key, c.person_id, c.is_recycled, c.recycled_reason, c.forward_stage, c.mql_qualifies,
                CASE WHEN c.is_recycled AND c.mql_qualifies AND c.last_activity_at > c.recycled_at THEN 'MQL'
                     WHEN c.is_recycled THEN 'Recycled'
                     WHEN {_stage_rank_case('c.forward_stage')} > 1 AND {_stage_rank_case('c.forward_stage')} > (CASE WHEN c.mql_qualifies THEN 2 ELSE 1 END) THEN c.forward_stage
@@ -227,7 +227,7 @@ def _temperature(ws: Workspace, model: ScoringModel) -> None:
     t = model.temperature
     ws.sql(STAGE, "temperature", """
         CREATE OR REPLACE TEMP TABLE temperature AS
-        SELECT s.person_id,
+        SELECT s.person_key,
                CASE WHEN s.engagement >= ? AND idle <= ? THEN 'hot' WHEN idle <= ? THEN 'warm' ELSE 'cold' END AS temperature
         FROM (SELECT s.*, (epoch(a.as_of) - epoch(s.last_activity_at)) / 86400.0 AS idle
               FROM scored s CROSS JOIN as_of_param a) s""", [t.hot_min_engagement, t.hot_within_days, t.warm_within_days])
@@ -236,13 +236,13 @@ def _temperature(ws: Workspace, model: ScoringModel) -> None:
 def _publish(ws: Workspace, run_id: int, as_of: datetime, digest: str) -> int:
     ws.sql(STAGE, "history", """
         INSERT INTO score_history SELECT ?, s.person_id, s.fit, s.engagement, s.total, s.grade, n.stage
-        FROM scored s JOIN stage_next n ON n.person_id = s.person_id""", [run_id])
+        FROM scored s JOIN stage_next n ON n.person_key = s.person_key""", [run_id])
     ws.sql(STAGE, "clear person_score", "DELETE FROM person_score")
     ws.sql(STAGE, "person_score", """
         INSERT INTO person_score
         SELECT s.person_id, s.fit, s.engagement, s.total, s.grade, n.stage, t.temperature, s.top_reasons,
                s.last_activity_at, ?, ?, ?, ?
-        FROM scored s JOIN stage_next n ON n.person_id = s.person_id JOIN temperature t ON t.person_id = s.person_id""",
+        FROM scored s JOIN stage_next n ON n.person_key = s.person_key JOIN temperature t ON t.person_key = s.person_key""",
            [as_of, utc_now(), digest, run_id])
     return ws.scalar(STAGE, "count", "SELECT count(*) FROM person_score")
 

@@ -190,22 +190,21 @@ def matching_rules_sql(model: ScoringModel, params: list) -> str:
 
 def engagement_ctes_sql(model: ScoringModel, params: list, as_of: datetime, person_id: str | None = None,
                         max_event_id: int | None = None) -> str:
-    """CTEs run_as_of, rules, hits (one row per event and matching rule) and capped (per person and rule).
+    """CTEs rules, hits (one row per event and matching rule) and capped (per person and rule).
 
     All rules share one scan of event ⋈ person records: each event lists the rules it matches
     (matching_rules_sql), one row per match. Per event: raw points × decay × channel weight, decay = 0.5 ^ (age days / half-life);
     events after as-of do not exist yet. Caps apply first per period (counted back from as-of), then per rule.
     """
-    params.append(as_of)
     rules = rules_sql(model, params)
     periods = any(rule.period_cap for rule in model.engagement.rules)
-    period_no = ("CASE WHEN r.period_days IS NULL THEN 0 ELSE floor((epoch(a.as_of) - epoch(m.occurred_at)) / 86400.0 "
-                 "/ r.period_days) END" if periods else "0")
+    period_no = "CASE WHEN r.period_days IS NULL THEN 0 ELSE floor(m.age_days / r.period_days) END" if periods else "0"
+    params.append(as_of)  # a parameter, not a join to a one-row table: the scan filters on it directly
     weight = channel_weight_sql(model, params)
     matching = matching_rules_sql(model, params)
     records = records_sql(params, person_id)
     event_types = list(dict.fromkeys(rule.event for rule in model.engagement.rules)) or [None]
-    params.extend(event_types)
+    params.extend([*event_types, as_of])
     scope = ""
     if max_event_id is not None:
         params.append(max_event_id)
@@ -225,20 +224,19 @@ def engagement_ctes_sql(model: ScoringModel, params: list, as_of: datetime, pers
             SELECT person_key, rule_idx, count(*) AS events, sum(points) AS points_before_caps, 0.0::DOUBLE AS period_excess
             FROM hits GROUP BY person_key, rule_idx)"""
     return f"""
-        run_as_of AS (SELECT ?::TIMESTAMP AS as_of),
         rules AS ({rules}),
         hits AS (
             SELECT *, raw_points * decay * channel_weight AS points FROM (
                 SELECT m.person_key, r.rule_idx, m.event_id, m.occurred_at, r.raw_points,
-                       CASE WHEN r.half_life IS NULL THEN 1.0::DOUBLE
-                            ELSE power(0.5, (epoch(a.as_of) - epoch(m.occurred_at)) / 86400.0 / r.half_life) END AS decay,
+                       CASE WHEN r.half_life IS NULL THEN 1.0::DOUBLE ELSE power(0.5, m.age_days / r.half_life) END AS decay,
                        m.channel_weight, {period_no} AS period_no
-                FROM (SELECT rp.person_key, e.event_id, e.occurred_at, {weight} AS channel_weight,
-                             unnest({matching}) AS rule_idx
-                      FROM event e JOIN {records} rp ON rp.record_id = e.record_id CROSS JOIN run_as_of a
+                FROM (SELECT rp.person_key, e.event_id, e.occurred_at,
+                             (epoch(?::TIMESTAMP) - epoch(e.occurred_at)) / 86400.0 AS age_days,
+                             {weight} AS channel_weight, unnest({matching}) AS rule_idx
+                      FROM event e JOIN {records} rp ON rp.record_id = e.record_id
                       WHERE e.event_type IN ({', '.join('?' for _ in event_types)}) AND e.occurred_at IS NOT NULL
-                        AND e.occurred_at <= a.as_of{scope}) m
-                JOIN rules r ON r.rule_idx = m.rule_idx CROSS JOIN run_as_of a)),{sums},
+                        AND e.occurred_at <= ?::TIMESTAMP{scope}) m
+                JOIN rules r ON r.rule_idx = m.rule_idx)),{sums},
         capped AS (
             SELECT s.*, CASE WHEN s.points_before_caps - s.period_excess > r.cap
                              THEN s.points_before_caps - s.period_excess - r.cap ELSE 0.0 END AS cap_excess
@@ -286,18 +284,19 @@ def crm_map_sql(model: ScoringModel, params: list) -> str:
     return " UNION ALL ".join("SELECT ?::VARCHAR AS crm_key, ?::VARCHAR AS mapped" for _ in crm_map)
 
 
-def person_events_sql(model: ScoringModel, params: list, passive_events: tuple[str, ...]) -> str:
+def person_events_sql(model: ScoringModel, params: list, as_of: datetime, passive_events: tuple[str, ...]) -> str:
     """Per person, from the events up to as-of: last own activity (not CRM updates or bounces) and the latest
     CRM feedback, forward (SAL … Customer) and recycling (with its reason). Activity is reduced per record
     before records are mapped to people; CRM feedback reads only crm_update events."""
-    params.extend(passive_events)
+    params.extend([as_of, *passive_events])
     passive = ", ".join("?" for _ in passive_events)
     crm_map = crm_map_sql(model, params)
+    params.append(as_of)
     return f"""
         WITH activity AS (
             SELECT rp.person_key, max(r.last_activity_at) AS last_activity_at
-            FROM (SELECT e.record_id, max(e.occurred_at) AS last_activity_at FROM event e CROSS JOIN as_of_param a
-                  WHERE e.occurred_at <= a.as_of AND e.event_type NOT IN ({passive}) GROUP BY e.record_id) r
+            FROM (SELECT e.record_id, max(e.occurred_at) AS last_activity_at FROM event e
+                  WHERE e.occurred_at <= ?::TIMESTAMP AND e.event_type NOT IN ({passive}) GROUP BY e.record_id) r
             JOIN record_person rp ON rp.record_id = r.record_id GROUP BY rp.person_key),
         crm_map AS ({crm_map}),
         crm AS (
@@ -307,8 +306,8 @@ def person_events_sql(model: ScoringModel, params: list, passive_events: tuple[s
                    max(e.occurred_at) FILTER (WHERE m.mapped = 'Recycled') AS recycled_at,
                    max_by(coalesce(e.detail, e.crm_stage), e.occurred_at) FILTER (WHERE m.mapped = 'Recycled') AS recycled_reason
             FROM event e JOIN record_person rp ON rp.record_id = e.record_id
-            JOIN crm_map m ON m.crm_key = lower(trim(e.crm_stage)) CROSS JOIN as_of_param a
-            WHERE e.event_type = 'crm_update' AND e.occurred_at <= a.as_of
+            JOIN crm_map m ON m.crm_key = lower(trim(e.crm_stage))
+            WHERE e.event_type = 'crm_update' AND e.occurred_at <= ?::TIMESTAMP
             GROUP BY rp.person_key)
         SELECT coalesce(activity.person_key, crm.person_key) AS person_key, activity.last_activity_at,
                crm.forward_stage, crm.forward_at, crm.recycled_at, crm.recycled_reason
