@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/bench_scoring.py --people 1000000 --events 10000000 --threads 2
 
-Prints a table (wall and CPU seconds, load average: the machine may be shared).
+Prints a table (wall and CPU seconds, the process's peak memory so far, load average: the machine may be
+shared). Set MACTL_PROFILE=/tmp/prof.tsv for the seconds of every statement.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ def cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=100_000)
@@ -74,14 +79,14 @@ def main() -> None:
         for label in ("first run", "second run (same as-of)"):
             wall, cpu0 = time.perf_counter(), cpu()
             summary = score(ws, as_of=AS_OF)
-            rows.append((label, time.perf_counter() - wall, cpu() - cpu0, summary.people))
+            rows.append((label, time.perf_counter() - wall, cpu() - cpu0, peak_mb(), os.getloadavg()[0], summary.people))
         ws.close()
     print(f"# bench_scoring: {args.people:,} people, {args.events:,} events, {args.threads} threads, "
           f"load average {os.getloadavg()[0]:.1f} (generation {generated:.1f} s)")
-    print("| step | wall s | CPU s | people |")
-    print("|---|---:|---:|---:|")
-    for label, wall, cpu_s, people in rows:
-        print(f"| {label} | {wall:.1f} | {cpu_s:.1f} | {people:,} |")
+    print("| step | wall s | CPU s | peak MB | load | people |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, wall, cpu_s, peak, load, people in rows:
+        print(f"| {label} | {wall:.1f} | {cpu_s:.1f} | {peak:,.0f} | {load:.1f} | {people:,} |")
 
 
 if __name__ == "__main__":
