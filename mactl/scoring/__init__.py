@@ -9,8 +9,13 @@ from pathlib import Path
 from mactl.errors import NotFoundError
 from mactl.progress import Progress, report
 from mactl.scoring.model import FORWARD_STAGES, ScoringModel, load_model, model_from_json, model_hash, model_json
-from mactl.scoring.sql import (engagement_points_sql, explain_contributions_sql, fit_points_sql, person_events_sql,
-                               rules_sql)
+from mactl.scoring.sql import (
+    engagement_points_sql,
+    explain_contributions_sql,
+    fit_points_sql,
+    person_events_sql,
+    rules_sql,
+)
 from mactl.workspace import Workspace, utc_now
 
 __all__ = ["ScoreSummary", "ScoringModel", "explain", "load_model", "score"]
