@@ -4,6 +4,13 @@ Everything here is set-based: a sheet loaded as ``c0 … cN, _row`` becomes a
 staging table with one cleaned column per canonical field and problem flags,
 from which three INSERT … SELECT statements write source_record, event and
 quarantine. Header texts and fixed values are parameters, never pasted in.
+
+Records versus events: a contact list makes one record per row. An activity
+log (the engagement channel) repeats the same person on thousands of rows, so
+its rows are *collapsed*: one record per distinct identity tuple (every value
+that goes into source_record), whose ``source_row`` is the tuple's first row
+and ``record_time`` its latest row time, while every row still becomes an
+event that keeps its own ``source_row``.
 """
 
 from __future__ import annotations
@@ -47,6 +54,8 @@ ACTIONS = {
     "read": "wechat_read", "阅读": "wechat_read", "wechat_read": "wechat_read", "文章阅读": "wechat_read",
 }
 NO_IDENTIFIER = "no usable identifier (email, mobile phone, WeChat id or CRM id)"
+# Channels whose rows are activity of people, not sightings of contacts: one record per identity tuple.
+ACTIVITY_CHANNELS = ("engagement",)
 
 
 @dataclass
@@ -145,12 +154,23 @@ def _minutes_sql(raw: str) -> str:
         ELSE try_cast(regexp_extract({raw}, '[0-9]+(\\.[0-9]+)?') AS DOUBLE) END"""
 
 
-def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str, record_base: int) -> tuple[str, dict]:
-    """CREATE the staging table: cleaned fields, problem flags, attributes, record ids for rows with an identifier."""
+def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str, record_base: int,
+              collapse: bool = False) -> tuple[str, dict]:
+    """CREATE the staging table: cleaned fields, problem flags, attributes, record ids for rows with an identifier.
+
+    Each staged row carries ``record_id``, ``record_row`` (the row that writes the record) and
+    ``record_latest`` (the record's time). Without ``collapse`` every row with an identifier is its
+    own record; with it, rows with the same identity tuple share one record (see the module doc).
+    """
     params = Params()
     cols: list[str] = ["_row"]
+    # record-level columns that can differ between rows: the identity tuple of a collapsed record
+    key: list[str] = []
     for name in RECORD_TEXT_FIELDS:
-        cols.append(f"{_raw(plan, params, name)} AS {name}")
+        raw = _raw(plan, params, name)
+        cols.append(f"{raw} AS {name}")
+        if raw != NULL_TEXT:
+            key.append(name)
     email = _raw(plan, params, "email")
     cols.append(f"{email} AS email_raw")
     cols.append(
@@ -164,11 +184,17 @@ def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str, record_b
     )
     cols.append(f"{_phone_digits_sql(_raw(plan, params, 'landline'))} AS landline_raw")
     cols.append("CASE WHEN length(regexp_replace(landline_raw, '[^0-9]', '', 'g')) >= 7 THEN landline_raw END AS landline")
+    for name in ("email", "phone", "landline"):
+        if plan.column(name) or name in plan.values:
+            key.append(name)
     for name in TIME_FIELDS:
         raw = _raw(plan, params, name)
         cols.append(f"{raw} AS {name}_raw")
         cols.append(f"{_time_sql(raw, params, timezone)} AS {name}")
-    cols.append(f"{_flag_sql(_raw(plan, params, 'consent'), params)} AS consent")
+    consent = _raw(plan, params, "consent")
+    cols.append(f"{_flag_sql(consent, params)} AS consent")
+    if consent != NULL_TEXT:
+        key.append("consent")
     cols.append(f"{_flag_sql(_raw(plan, params, 'replay_watched'), params)} AS replay_watched")
     cols.append(f"{_minutes_sql(_raw(plan, params, 'watch_minutes'))} AS watch_minutes")
     for name in ("form_name", "url", "notes", "event_action"):
@@ -185,27 +211,48 @@ def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str, record_b
         if i not in plan.mapping and i not in plan.ignored
     ]
     cols.append(f"json_object({', '.join(attribute_pairs)}) AS attributes" if attribute_pairs else "CAST(NULL AS JSON) AS attributes")
+    if attribute_pairs:
+        key.append("attributes")
     has_id = " OR ".join(f"{f} IS NOT NULL" for f in IDENTIFIER_FIELDS)
     cols.append(f"({has_id}) AS has_identifier")
     cols.append("COALESCE(" + ", ".join(TIME_FIELDS) + ") AS record_time")
     # ids follow row order; lateral aliases (email, phone …) are resolved by DuckDB within the SELECT.
     # The window runs over (_row) alone and is joined back: a window over the wide cleaned rows
     # would carry every text column through its sort (several times slower at 1M rows).
+    base = params.add(record_base)
+    if not collapse:
+        sql = f"""CREATE OR REPLACE TEMP TABLE {target} AS
+            WITH cleaned AS MATERIALIZED (SELECT {', '.join(cols)} FROM {source}),
+            ids AS (SELECT _row, {base} + row_number() OVER (ORDER BY _row) AS record_id
+                    FROM cleaned WHERE has_identifier)
+            SELECT cleaned.*, ids.record_id, CASE WHEN has_identifier THEN _row END AS record_row,
+                   record_time AS record_earliest, record_time AS record_latest
+            FROM cleaned LEFT JOIN ids USING (_row)"""
+        return sql, params.values
+    # One record per identity tuple: group the (few) distinct tuples, number them by their first row,
+    # join the ids back to every row. NULLs are values here (IS NOT DISTINCT FROM): a row without a
+    # phone and one with the same email and a phone are two different tuples, as they would be two records.
+    key_list = ", ".join(key)
+    same = " AND ".join(f"cleaned.{k} IS NOT DISTINCT FROM ids.{k}" for k in key) or "true"
     sql = f"""CREATE OR REPLACE TEMP TABLE {target} AS
         WITH cleaned AS MATERIALIZED (SELECT {', '.join(cols)} FROM {source}),
-        ids AS (SELECT _row, {params.add(record_base)} + row_number() OVER (ORDER BY _row) AS record_id
-                FROM cleaned WHERE has_identifier)
-        SELECT cleaned.*, ids.record_id FROM cleaned LEFT JOIN ids USING (_row)"""
+        tuples AS (SELECT {key_list}, min(_row) AS record_row, min(record_time) AS record_earliest,
+                          max(record_time) AS record_latest
+                   FROM cleaned WHERE has_identifier GROUP BY ALL),
+        ids AS (SELECT *, {base} + row_number() OVER (ORDER BY record_row) AS record_id FROM tuples)
+        SELECT cleaned.*, ids.record_id, ids.record_row, ids.record_earliest, ids.record_latest
+        FROM cleaned LEFT JOIN ids ON cleaned.has_identifier AND {same}"""
     return sql, params.values
 
 
 def insert_records_sql(stage: str) -> str:
     text_fields = ", ".join(RECORD_TEXT_FIELDS)
     return f"""INSERT INTO source_record (record_id, batch_id, source_file, source_sheet, source_row, file_sha256,
-            channel, {text_fields}, email, phone, landline, consent, record_time, attributes, imported_at)
-        SELECT record_id, ?, ?, ?, _row, ?, ?, {text_fields}, email, phone, landline, consent, record_time,
-               attributes, ?
-        FROM {stage} WHERE has_identifier"""  # no ORDER BY: record_id carries the row order; a sort of wide rows costs seconds at 1M
+            channel, {text_fields}, email, phone, landline, consent, record_time, first_record_time, attributes,
+            imported_at)
+        SELECT record_id, ?, ?, ?, _row, ?, ?, {text_fields}, email, phone, landline, consent, record_latest,
+               record_earliest, attributes, ?
+        FROM {stage} WHERE has_identifier AND _row = record_row"""  # no ORDER BY: record_id carries the row order; a sort of wide rows costs seconds at 1M
 
 
 def event_rows_sql(stage: str, channel: str, event_type: str) -> str:
@@ -217,7 +264,7 @@ def event_rows_sql(stage: str, channel: str, event_type: str) -> str:
     def select(type_sql, at, where="true", campaign="COALESCE(campaign_text, $campaign)", form="NULL",
                minutes="NULL", crm="NULL, NULL, NULL"):
         return (
-            f"SELECT record_id, {type_sql} AS event_type, {at} AS occurred_at, {campaign} AS campaign, "
+            f"SELECT record_id, _row AS source_row, {type_sql} AS event_type, {at} AS occurred_at, {campaign} AS campaign, "
             f"{form} AS form_name, utm_source, url, {minutes} AS watch_minutes, {crm} "
             f"FROM {stage} WHERE has_identifier AND ({where})"
         )
@@ -254,12 +301,13 @@ def insert_events_sql(stage: str, channel: str, event_type: str | None) -> str:
     body = event_rows_sql(stage, channel, event_type or "")
     if not body:
         return ""
-    return f"""INSERT INTO event (event_id, record_id, batch_id, event_type, occurred_at, channel, campaign, form_name,
-            utm_source, url, watch_minutes, crm_stage, crm_owner, detail)
-        SELECT $event_base + row_number() OVER (ORDER BY record_id, event_type), record_id, $batch_id, event_type,
-               occurred_at, $channel, campaign, form_name, utm_source, url, watch_minutes, crm_stage, crm_owner, detail
-        FROM ({body}) AS e(record_id, event_type, occurred_at, campaign, form_name, utm_source, url, watch_minutes,
-                          crm_stage, crm_owner, detail)"""
+    return f"""INSERT INTO event (event_id, record_id, batch_id, source_row, event_type, occurred_at, channel, campaign,
+            form_name, utm_source, url, watch_minutes, crm_stage, crm_owner, detail)
+        SELECT $event_base + row_number() OVER (ORDER BY source_row, event_type), record_id, $batch_id, source_row,
+               event_type, occurred_at, $channel, campaign, form_name, utm_source, url, watch_minutes, crm_stage,
+               crm_owner, detail
+        FROM ({body}) AS e(record_id, source_row, event_type, occurred_at, campaign, form_name, utm_source, url,
+                          watch_minutes, crm_stage, crm_owner, detail)"""
 
 
 def used_params(sql: str, values: dict) -> dict:

@@ -312,9 +312,10 @@ def _load_sheet(ws, sheet, plan, rule, result: FileResult, out: SheetResult, opt
     timezone = (rule.timezone if rule and rule.timezone else None) or options.timezone
     out.rows = sheet.load(ws, _SHEET)
     record_base = int(ws.get_setting("next_id.record", "0") or 0)
-    sql, params = loading.stage_sql(plan, _SHEET, _IDS, timezone, record_base)
+    collapse = result.channel in loading.ACTIVITY_CHANNELS
+    sql, params = loading.stage_sql(plan, _SHEET, _IDS, timezone, record_base, collapse=collapse)
     ws.sql(STAGE, "clean values", sql, params)
-    out.records = int(ws.scalar(STAGE, "count records", f"SELECT count(*) FROM {_IDS} WHERE has_identifier"))
+    out.records = int(ws.scalar(STAGE, "count records", f"SELECT count(*) FROM {_IDS} WHERE _row = record_row"))
     _next_id(ws, "record", out.records)
     ws.sql(STAGE, "insert records", loading.insert_records_sql(_IDS),
            [result.batch_id, result.file, sheet.sheet, result.sha256, result.channel, imported_at])
