@@ -231,7 +231,7 @@ def test_activity_log_makes_one_record_per_identity_and_one_event_per_row(worksp
         (3, 2, 4, "email_open", UTC(2026, 9, 21, 2, 0), None),
         (4, 3, 5, "email_open", UTC(2026, 10, 1, 0, 0), None),
         (5, 1, 6, "email_open", UTC(2026, 9, 18, 23, 0), None),
-        (6, 4, 9, "email_click", UTC(2026, 9, 25, 0, 0), None),
+        (8, 4, 9, "email_click", UTC(2026, 9, 25, 0, 0), None),  # ids follow row numbers: lines 7 and 8 made no event
     ]
     # bad cells and rows are quarantined row by row, as before
     assert workspace.fetchall("t", "read", "SELECT source_row, column_name, value, row_imported FROM quarantine "
@@ -243,6 +243,21 @@ def test_activity_log_makes_one_record_per_identity_and_one_event_per_row(worksp
     ]
     assert workspace.fetchall("t", "read", "SELECT rows_read, records, events, quarantined FROM import_batch") == [(8, 4, 6, 4)]
     assert workspace.scalar("t", "read", "SELECT value FROM mactl_setting WHERE key = 'next_id.record'") == "4"
+    assert workspace.scalar("t", "read", "SELECT value FROM mactl_setting WHERE key = 'next_id.event'") == "8"
+
+
+def test_activity_rows_whose_values_clean_alike_share_a_record(workspace, tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text("Email,Event,Time,Consent\n"
+                    "a@x.com,open,2026-09-20 08:00,是\n"
+                    "a@x.com,click,2026-09-21 08:00,yes\n"
+                    "a@x.com,open,2026-09-22 08:00,否\n", encoding="utf-8")
+    import_paths(workspace, [path])
+    assert records(workspace, "record_id, source_row, consent, record_time") == [
+        (1, 2, True, UTC(2026, 9, 21, 0, 0)),
+        (2, 4, False, UTC(2026, 9, 22, 0, 0)),
+    ]
+    assert workspace.fetchall("t", "read", "SELECT record_id, source_row FROM event ORDER BY event_id") == [(1, 2), (1, 3), (2, 4)]
 
 
 def test_contact_lists_keep_one_record_per_row_and_events_name_their_row(workspace, tmp_path):
