@@ -1,8 +1,11 @@
 """Pairwise precision, recall and F1 of a merge against the generator's ground truth.
 
-A pair is two records; it is a true pair when the truth gives them the same
-person_key, a predicted pair when mactl gave them the same person_id.
-Per hard case, the pairs counted are those with a record of that case.
+A pair is two rows of the export files; it is a true pair when the truth gives them the same
+person_key, a predicted pair when mactl gave their records the same person_id. Rows, not
+records: an activity log's rows share one record per identity, and the scores must not change
+with how many records the importer makes. A row is found through its record (source_row) or
+through its events (event.source_row). Per hard case, the pairs counted are those with a row of
+that case.
 """
 
 from __future__ import annotations
@@ -13,14 +16,20 @@ from mactl.workspace import Workspace
 
 
 def load_truth(ws: Workspace, truth_csv: str | Path, person_map: str = "person_record") -> None:
-    """_truth(record_id, person_key, case_name, predicted) for every imported record."""
+    """_truth(row_id, person_key, case_name, predicted) for every imported row."""
     ws.sql("bench", "load truth", f"""
         CREATE OR REPLACE TEMP TABLE _truth AS
-        SELECT s.record_id, t.person_key, t."case" AS case_name, m.person_id AS predicted
+        WITH row_record AS (
+            SELECT source_file, source_sheet, source_row, record_id FROM source_record
+            UNION
+            SELECT s.source_file, s.source_sheet, e.source_row, e.record_id
+            FROM event e JOIN source_record s USING (record_id) WHERE e.source_row IS NOT NULL)
+        SELECT row_number() OVER (ORDER BY r.record_id, r.source_row) AS row_id, t.person_key,
+               t."case" AS case_name, m.person_id AS predicted
         FROM read_csv(?, all_varchar = true, header = true) t
-        JOIN source_record s ON s.source_file = t.source_file AND s.source_sheet = COALESCE(t.source_sheet, '')
-             AND s.source_row = CAST(t.source_row AS INTEGER)
-        JOIN {person_map} m ON m.record_id = s.record_id
+        JOIN row_record r ON r.source_file = t.source_file AND r.source_sheet = COALESCE(t.source_sheet, '')
+             AND r.source_row = CAST(t.source_row AS INTEGER)
+        JOIN {person_map} m ON m.record_id = r.record_id
         WHERE t.person_key IS NOT NULL""", [str(truth_csv)])
 
 
@@ -36,10 +45,10 @@ def _scores(ws: Workspace, condition: str, params: list | None = None) -> dict:
     params = params or []
     true_pairs, true_positive = ws.fetchone("bench", "true pairs", f"""
         SELECT count(*), count(*) FILTER (WHERE a.predicted = b.predicted)
-        FROM _truth a JOIN _truth b ON a.person_key = b.person_key AND a.record_id < b.record_id
+        FROM _truth a JOIN _truth b ON a.person_key = b.person_key AND a.row_id < b.row_id
         WHERE {condition}""", params)
     predicted_pairs = ws.scalar("bench", "predicted pairs", f"""
-        SELECT count(*) FROM _truth a JOIN _truth b ON a.predicted = b.predicted AND a.record_id < b.record_id
+        SELECT count(*) FROM _truth a JOIN _truth b ON a.predicted = b.predicted AND a.row_id < b.row_id
         WHERE {condition}""", params)
     precision = true_positive / predicted_pairs if predicted_pairs else 1.0
     recall = true_positive / true_pairs if true_pairs else 1.0

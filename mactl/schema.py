@@ -190,6 +190,23 @@ CORE = [
             )""",
         ),
     ),
+    Migration(
+        "core",
+        2,
+        (
+            # Lineage of each event to its own row: an activity log's rows share one record per person,
+            # so the record's source_row no longer tells which row an event came from.
+            # Row as Excel shows it; CSV line (header = 1). NULL only for events written by other means.
+            "ALTER TABLE event ADD COLUMN source_row INTEGER",
+            # Before this version every row was its own record, so the record's row is the event's row.
+            """UPDATE event SET source_row = s.source_row
+               FROM source_record AS s WHERE s.record_id = event.record_id""",
+            # A record made of several rows (an activity log's identity tuple) spans a time range:
+            # record_time is its latest row time, first_record_time its earliest (first_seen, first touch).
+            "ALTER TABLE source_record ADD COLUMN first_record_time TIMESTAMP",
+            "UPDATE source_record SET first_record_time = record_time",
+        ),
+    ),
 ]
 
 CHANNELS = ("event", "web_form", "webinar", "crm", "list", "engagement")

@@ -72,6 +72,24 @@ def engagement_csv(path: Path) -> Path:
     return path
 
 
+def engagement_gb18030_csv(path: Path) -> Path:
+    """An activity log as Excel on Chinese Windows saves it: the same people on many rows, a bad action, bad rows."""
+    path.write_bytes(
+        (
+            "邮箱,行为,活动,时间,链接,手机\n"
+            "a@x.com,打开,九月刊,2026-09-20 08:00:00,,\n"                             # line 2: record 1
+            "a@x.com,点击,九月刊,2026-09-22 09:00:00,https://example.com/pricing,\n"  # line 3: record 1
+            "b@y.com,打开,九月刊,2026-09-21 10:00:00,,\n"                             # line 4: record 2
+            "a@x.com,打开,十月刊,2026-10-01 08:00:00,,\n"                             # line 5: another campaign, record 3
+            "a@x.com,打开,九月刊,2026-09-19 07:00:00,,\n"                             # line 6: record 1, its earliest row
+            "a@x.com,转发,九月刊,2026-09-23 07:00:00,,\n"                             # line 7: record 1, unknown action, latest
+            "not-an-email,打开,九月刊,2026-09-24 08:00:00,,\n"                        # line 8: nobody
+            "wrong@,点击,九月刊,2026-09-25 08:00:00,,13800000000\n"                  # line 9: bad email, good phone: record 4
+        ).encode("gb18030")
+    )
+    return path
+
+
 FORM_ROWS = (
     "提交时间,表单名称,姓名,手机号,邮箱,公司,utm_source,是否同意接收营销信息,你的需求\n"
     "2026/9/16 14:05,Demo申请,陈老师,13711112222,chen@x.com,某某化工,baidu,是,MES系统\n"

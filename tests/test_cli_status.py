@@ -7,7 +7,7 @@ def test_status_json_on_new_workspace(cli, workspace):
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
     assert info["counts"]["source records"] == 0
-    assert info["schema"]["core"] == 1
+    assert info["schema"]["core"] == 2
 
 
 def test_status_without_workspace_is_one_clear_line(cli):

@@ -7,6 +7,7 @@ from importing_files import (
     add_cached_formula_value,
     crm_csv,
     engagement_csv,
+    engagement_gb18030_csv,
     expo_workbook,
     form_csv,
     webinar_workbook,
@@ -198,7 +199,7 @@ def test_crm_export_keeps_long_ids_and_feeds_back_stage_and_owner(workspace, tmp
 def test_engagement_log_actions_and_unknown_action(workspace, tmp_path):
     summary = import_paths(workspace, [engagement_csv(tmp_path / "email_log.csv")])
     assert summary.files[0].channel == "engagement"
-    assert workspace.fetchall("t", "read", "SELECT event_type, url FROM event ORDER BY record_id") == [
+    assert workspace.fetchall("t", "read", "SELECT event_type, url FROM event ORDER BY event_id") == [
         ("email_open", None),
         ("email_click", "https://example.com/pricing"),
         ("email_bounce", None),
@@ -207,6 +208,68 @@ def test_engagement_log_actions_and_unknown_action(workspace, tmp_path):
     assert workspace.fetchall("t", "read", "SELECT source_row, column_name, value, row_imported FROM quarantine") == [
         (6, "Event", "forward", True)
     ]
+
+
+def test_activity_log_makes_one_record_per_identity_and_one_event_per_row(workspace, tmp_path):
+    summary = import_paths(workspace, [engagement_gb18030_csv(tmp_path / "邮件行为.csv")])
+    file = summary.files[0]
+    assert (file.encoding, file.channel) == ("gb18030", "engagement")
+    sheet = file.sheets[0]
+    assert (sheet.rows, sheet.records, sheet.events, sheet.quarantined_rows) == (8, 4, 6, 1)
+    # the record's row is its identity's first row, its time the latest row time, first_record_time the earliest
+    assert records(workspace, "record_id, source_row, email, phone, utm_campaign, record_time, first_record_time") == [
+        (1, 2, "a@x.com", None, "九月刊", UTC(2026, 9, 22, 23, 0), UTC(2026, 9, 18, 23, 0)),
+        (2, 4, "b@y.com", None, "九月刊", UTC(2026, 9, 21, 2, 0), UTC(2026, 9, 21, 2, 0)),
+        (3, 5, "a@x.com", None, "十月刊", UTC(2026, 10, 1, 0, 0), UTC(2026, 10, 1, 0, 0)),
+        (4, 9, None, "13800000000", "九月刊", UTC(2026, 9, 25, 0, 0), UTC(2026, 9, 25, 0, 0)),
+    ]
+    # every row with an identity and a known action is an event, with its own row
+    assert workspace.fetchall("t", "read", "SELECT event_id, record_id, source_row, event_type, occurred_at, url "
+                                           "FROM event ORDER BY event_id") == [
+        (1, 1, 2, "email_open", UTC(2026, 9, 20, 0, 0), None),
+        (2, 1, 3, "email_click", UTC(2026, 9, 22, 1, 0), "https://example.com/pricing"),
+        (3, 2, 4, "email_open", UTC(2026, 9, 21, 2, 0), None),
+        (4, 3, 5, "email_open", UTC(2026, 10, 1, 0, 0), None),
+        (5, 1, 6, "email_open", UTC(2026, 9, 18, 23, 0), None),
+        (8, 4, 9, "email_click", UTC(2026, 9, 25, 0, 0), None),  # ids follow row numbers: lines 7 and 8 made no event
+    ]
+    # bad cells and rows are quarantined row by row, as before
+    assert workspace.fetchall("t", "read", "SELECT source_row, column_name, value, row_imported FROM quarantine "
+                                           "ORDER BY source_row, reason") == [
+        (7, "行为", "转发", True),
+        (8, "邮箱", "not-an-email", False),
+        (8, None, None, False),
+        (9, "邮箱", "wrong@", True),
+    ]
+    assert workspace.fetchall("t", "read", "SELECT rows_read, records, events, quarantined FROM import_batch") == [(8, 4, 6, 4)]
+    assert workspace.scalar("t", "read", "SELECT value FROM mactl_setting WHERE key = 'next_id.record'") == "4"
+    assert workspace.scalar("t", "read", "SELECT value FROM mactl_setting WHERE key = 'next_id.event'") == "8"
+
+
+def test_activity_rows_whose_values_clean_alike_share_a_record(workspace, tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text("Email,Event,Time,Consent\n"
+                    "a@x.com,open,2026-09-20 08:00,是\n"
+                    "a@x.com,click,2026-09-21 08:00,yes\n"
+                    "a@x.com,open,2026-09-22 08:00,否\n", encoding="utf-8")
+    import_paths(workspace, [path])
+    assert records(workspace, "record_id, source_row, consent, record_time") == [
+        (1, 2, True, UTC(2026, 9, 21, 0, 0)),
+        (2, 4, False, UTC(2026, 9, 22, 0, 0)),
+    ]
+    assert workspace.fetchall("t", "read", "SELECT record_id, source_row FROM event ORDER BY event_id") == [(1, 2), (1, 3), (2, 4)]
+
+
+def test_contact_lists_keep_one_record_per_row_and_events_name_their_row(workspace, tmp_path):
+    path = tmp_path / "表单.csv"
+    path.write_text("提交时间,表单名称,邮箱\n2026-09-16 14:05,Demo申请,a@x.com\n2026-09-17 10:00,Demo申请,a@x.com\n",
+                    encoding="utf-8")
+    import_paths(workspace, [path])
+    assert records(workspace, "record_id, source_row, record_time, first_record_time") == [
+        (1, 2, UTC(2026, 9, 16, 6, 5), UTC(2026, 9, 16, 6, 5)),
+        (2, 3, UTC(2026, 9, 17, 2, 0), UTC(2026, 9, 17, 2, 0)),
+    ]
+    assert workspace.fetchall("t", "read", "SELECT record_id, source_row FROM event ORDER BY event_id") == [(1, 2), (2, 3)]
 
 
 @pytest.mark.parametrize(
@@ -391,7 +454,7 @@ def test_sample_data_imports_cleanly(workspace):
         "2026上海工博会_展会名单.xlsx": ("event", 100, 100),
         "2026深圳高交会_签到表.xlsx": ("event", 77, 77),
         "crm_contacts_export.csv": ("crm", 55, 55),
-        "email_engagement_log.csv": ("engagement", 600, 600),
+        "email_engagement_log.csv": ("engagement", 442, 600),  # one record per (email, campaign), one event per row
         "webinar_数字化转型.csv": ("webinar", 71, 127),
         "官网表单导出_2026Q3.csv": ("web_form", 173, 173),
         "直播_智能制造研讨会.xlsx": ("webinar", 89, 149),
@@ -411,7 +474,10 @@ def test_every_truth_row_is_a_record_or_in_quarantine(workspace):
     import_paths(workspace, [SAMPLE_DATA])
     with open(REPO / "tests" / "data" / "sample_truth.csv", encoding="utf-8") as handle:
         truth = {(r["source_file"], r["source_sheet"], int(r["source_row"])) for r in csv.DictReader(handle)}
-    imported = set(workspace.fetchall("t", "read", "SELECT source_file, source_sheet, source_row FROM source_record"))
+    # a row is imported as a record of its own, or (activity logs) as events of its identity's record
+    imported = set(workspace.fetchall("t", "read", """
+        SELECT source_file, source_sheet, source_row FROM source_record
+        UNION SELECT s.source_file, s.source_sheet, e.source_row FROM event e JOIN source_record s USING (record_id)"""))
     quarantined = set(workspace.fetchall("t", "read", "SELECT source_file, source_sheet, source_row FROM quarantine WHERE NOT row_imported"))
     assert imported | quarantined == truth
     assert not imported & quarantined

@@ -11,7 +11,7 @@ from mactl.workspace import Migration, Workspace, quote_ident
 
 def test_new_workspace_records_schema_versions(workspace):
     versions = workspace.schema_versions()
-    assert versions["core"] == 1
+    assert versions["core"] == 2
     for table in ("import_batch", "source_record", "event", "quarantine", "person", "person_record", "person_score"):
         assert workspace.table_exists(table), table
 
@@ -30,6 +30,29 @@ def test_new_migration_is_applied_to_existing_workspace(db_path):
     applied = ws.migrate([*all_migrations(), extra])
     assert applied == [extra]
     assert ws.schema_versions()["extra"] == 1
+    ws.close()
+
+
+def test_workspace_from_before_event_lineage_is_upgraded(db_path, monkeypatch):
+    """core v2 adds event.source_row and source_record.first_record_time, filled from the one-row records of v1."""
+    import mactl.schema
+
+    before = [m for m in all_migrations() if (m.component, m.version) != ("core", 2)]
+    monkeypatch.setattr(mactl.schema, "all_migrations", lambda: before)
+    old = Workspace(db_path)
+    assert old.schema_versions()["core"] == 1
+    old.con.execute("""INSERT INTO source_record (record_id, batch_id, source_file, source_sheet, source_row, file_sha256,
+                           channel, email, record_time, imported_at)
+                       VALUES (7, 1, 'log.csv', '', 5, 'x', 'engagement', 'a@x.com', TIMESTAMP '2026-09-20 08:00',
+                               TIMESTAMP '2026-11-01 00:00')""")
+    old.con.execute("""INSERT INTO event (event_id, record_id, batch_id, event_type, occurred_at, channel)
+                       VALUES (3, 7, 1, 'email_open', TIMESTAMP '2026-09-20 08:00', 'engagement')""")
+    old.close()
+    monkeypatch.undo()
+    ws = Workspace(db_path)
+    assert ws.schema_versions()["core"] == 2
+    assert ws.fetchall("t", "read", "SELECT event_id, record_id, source_row FROM event") == [(3, 7, 5)]
+    assert ws.scalar("t", "read", "SELECT first_record_time = record_time FROM source_record") is True
     ws.close()
 
 

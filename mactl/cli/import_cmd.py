@@ -62,9 +62,9 @@ def _print_summary(summary: ImportSummary) -> None:
     if rows:
         ui.print_table(
             "Import",
-            ["file", "sheet", "channel", "rows", "imported", "quarantined", "problems", "events"],
+            ["file", "sheet", "channel", "rows", "records", "quarantined", "problems", "events"],
             rows,
-            numeric=["rows", "imported", "quarantined", "problems", "events"],
+            numeric=["rows", "records", "quarantined", "problems", "events"],
         )
 
 

@@ -89,7 +89,7 @@ def golden_sql(rules: dict[str, str]) -> str:
                arg_max(s.email_is_freemail, {email_rank}) FILTER (WHERE s.norm_email IS NOT NULL) AS email_is_freemail,
                list_sort(list_distinct(list(s.channel))) AS channels,  -- not an ordered aggregate: slower
                CAST(count(*) AS INTEGER) AS record_count,
-               min(COALESCE(s.record_time, s.imported_at)) AS first_seen,
+               min(COALESCE(s.first_record_time, s.record_time, s.imported_at)) AS first_seen,
                max(COALESCE(s.record_time, s.imported_at)) AS last_seen
         FROM r AS s
         GROUP BY person_id"""
@@ -122,19 +122,22 @@ def write_people_sql() -> list[tuple[str, str]]:
         ("clear contacts", f"DELETE FROM person_contact WHERE {in_scope} OR person_id IN (SELECT person_id FROM _id_golden)"),
         ("write contacts", """
             INSERT INTO person_contact
-            SELECT f.person_id, kind, value, true, any_value(detail), min(seen), max(seen)
+            SELECT f.person_id, kind, value, true, any_value(detail), min(first_seen), max(seen)
             FROM (
                 SELECT l.label, 'email' AS kind, n.email AS value,
                        CASE WHEN n.email_is_role THEN 'role' WHEN n.email_is_freemail THEN 'freemail' END AS detail,
+                       COALESCE(s.first_record_time, s.record_time, s.imported_at) AS first_seen,
                        COALESCE(s.record_time, s.imported_at) AS seen
                 FROM _id_label l JOIN record_norm n USING (record_id) JOIN source_record s USING (record_id)
                 WHERE n.email IS NOT NULL
                 UNION ALL
-                SELECT l.label, 'phone', n.phone, n.phone_kind, COALESCE(s.record_time, s.imported_at)
+                SELECT l.label, 'phone', n.phone, n.phone_kind,
+                       COALESCE(s.first_record_time, s.record_time, s.imported_at), COALESCE(s.record_time, s.imported_at)
                 FROM _id_label l JOIN record_norm n USING (record_id) JOIN source_record s USING (record_id)
                 WHERE n.phone IS NOT NULL
                 UNION ALL
-                SELECT l.label, 'phone', n.landline, 'landline', COALESCE(s.record_time, s.imported_at)
+                SELECT l.label, 'phone', n.landline, 'landline',
+                       COALESCE(s.first_record_time, s.record_time, s.imported_at), COALESCE(s.record_time, s.imported_at)
                 FROM _id_label l JOIN record_norm n USING (record_id) JOIN source_record s USING (record_id)
                 WHERE n.landline IS NOT NULL) c
             JOIN _id_final f USING (label)

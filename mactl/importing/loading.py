@@ -4,10 +4,18 @@ Everything here is set-based: a sheet loaded as ``c0 … cN, _row`` becomes a
 staging table with one cleaned column per canonical field and problem flags,
 from which three INSERT … SELECT statements write source_record, event and
 quarantine. Header texts and fixed values are parameters, never pasted in.
+
+Records versus events: a contact list makes one record per row. An activity
+log (the engagement channel) repeats the same person on thousands of rows, so
+its rows are *collapsed*: one record per distinct identity tuple (every value
+that goes into source_record), whose ``source_row`` is the tuple's first row
+and ``record_time`` its latest row time, while every row still becomes an
+event that keeps its own ``source_row``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from mactl.importing.fields import IDENTIFIER_FIELDS, RECORD_TEXT_FIELDS, TIME_FIELDS
@@ -47,6 +55,8 @@ ACTIONS = {
     "read": "wechat_read", "阅读": "wechat_read", "wechat_read": "wechat_read", "文章阅读": "wechat_read",
 }
 NO_IDENTIFIER = "no usable identifier (email, mobile phone, WeChat id or CRM id)"
+# Channels whose rows are activity of people, not sightings of contacts: one record per identity tuple.
+ACTIVITY_CHANNELS = ("engagement",)
 
 
 @dataclass
@@ -82,8 +92,23 @@ class Params:
         self.values[name] = value
         return f"${name}"
 
+    def used_by(self, sql: str) -> dict:
+        """The parameters one statement uses (DuckDB refuses unused ones)."""
+        names = set(re.findall(r"\$(p[0-9]+)\b", sql))
+        return {k: v for k, v in self.values.items() if k in names}
+
 
 NULL_TEXT = "CAST(NULL AS VARCHAR)"
+_CONSTANT_NULL = re.compile(r"CAST\(NULL AS [A-Z]+\) AS [a-z_]+")
+
+
+@dataclass
+class Staging:
+    """How a sheet is staged: statements to run, the table with one row per record, what to drop after."""
+
+    statements: list[tuple[str, str, dict]]  # (step, SQL, parameters)
+    records: str  # rows with `_row = record_row` write the records
+    drop: list[tuple[str, str]]  # (TABLE | VIEW, name), in order
 
 
 def _raw(plan: SheetPlan, params: Params, name: str) -> str:
@@ -121,7 +146,10 @@ def _time_sql(raw: str, params: Params, timezone: str) -> str:
             THEN TIMESTAMP '1899-12-30' + to_microseconds(CAST(round(CAST({raw} AS DOUBLE) * 86400) AS BIGINT) * 1000000)
         ELSE try_strptime({raw}, {formats}) END"""
     with_offset = f"CASE WHEN regexp_matches({raw}, '(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$') THEN timezone('UTC', try_cast({raw} AS TIMESTAMPTZ)) END"
-    return f"COALESCE({with_offset}, timezone('UTC', timezone({zone}, {local})))"
+    # COALESCE evaluates an argument only for the rows still NULL: the common forms (no format has an
+    # offset, and none reads a bare Excel serial) skip both regular expressions.
+    common = f"timezone('UTC', timezone({zone}, try_strptime({raw}, {formats})))"
+    return f"COALESCE({common}, {with_offset}, timezone('UTC', timezone({zone}, {local})))"
 
 
 def _flag_sql(raw: str, params: Params) -> str:
@@ -145,67 +173,142 @@ def _minutes_sql(raw: str) -> str:
         ELSE try_cast(regexp_extract({raw}, '[0-9]+(\\.[0-9]+)?') AS DOUBLE) END"""
 
 
-def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str, record_base: int) -> tuple[str, dict]:
-    """CREATE the staging table: cleaned fields, problem flags, attributes, record ids for rows with an identifier."""
+def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str, record_base: int,
+              collapse: bool = False) -> Staging:
+    """Statements (step, SQL, parameters) that CREATE the staging table (or view) ``target``: cleaned
+    fields, problem flags, attributes, record ids for rows with an identifier.
+
+    Each staged row carries ``record_id``, ``record_row`` (the row that writes the record),
+    ``record_earliest`` and ``record_latest`` (the record's first and last time). Without ``collapse``
+    every row with an identifier is its own record; with it, rows with the same identity tuple share
+    one record (see the module doc).
+    """
     params = Params()
-    cols: list[str] = ["_row"]
+    # record-level values: functions of the columns that go into source_record
+    record_cols: list[str] = []
+    # the cleaned values of a record: a collapsed record is one distinct tuple of these
+    key: list[str] = []
     for name in RECORD_TEXT_FIELDS:
-        cols.append(f"{_raw(plan, params, name)} AS {name}")
+        raw = _raw(plan, params, name)
+        record_cols.append(f"{raw} AS {name}")
+        if raw != NULL_TEXT:
+            key.append(name)
     email = _raw(plan, params, "email")
-    cols.append(f"{email} AS email_raw")
-    cols.append(
+    record_cols.append(f"{email} AS email_raw")
+    record_cols.append(
         f"CASE WHEN regexp_full_match({email}, '[^@\\s]+@[^@\\s]+\\.[^@\\s.]+') THEN {email} END AS email"
     )
     # phone_raw / landline_raw are lateral aliases, reused below without recomputing
-    cols.append(f"{_phone_digits_sql(_raw(plan, params, 'phone'))} AS phone_raw")
-    cols.append(
+    record_cols.append(f"{_phone_digits_sql(_raw(plan, params, 'phone'))} AS phone_raw")
+    record_cols.append(
         "CASE WHEN length(regexp_replace(phone_raw, '[^0-9]', '', 'g')) >= 7 "
         "AND NOT regexp_matches(phone_raw, '[A-Za-z]') THEN phone_raw END AS phone"
     )
-    cols.append(f"{_phone_digits_sql(_raw(plan, params, 'landline'))} AS landline_raw")
-    cols.append("CASE WHEN length(regexp_replace(landline_raw, '[^0-9]', '', 'g')) >= 7 THEN landline_raw END AS landline")
+    record_cols.append(f"{_phone_digits_sql(_raw(plan, params, 'landline'))} AS landline_raw")
+    record_cols.append("CASE WHEN length(regexp_replace(landline_raw, '[^0-9]', '', 'g')) >= 7 THEN landline_raw END AS landline")
+    for name in ("email", "phone", "landline"):
+        if plan.column(name) or name in plan.values:
+            key.append(name)
+    consent = _raw(plan, params, "consent")
+    record_cols.append(f"{_flag_sql(consent, params)} AS consent")
+    if consent != NULL_TEXT:
+        key.append("consent")
+    attribute_indexes = [i for i in range(len(plan.headers)) if i not in plan.mapping and i not in plan.ignored]
+    attribute_pairs = [f"{params.add(plan.headers[i])}, c{i}" for i in attribute_indexes]
+    record_cols.append(f"json_object({', '.join(attribute_pairs)}) AS attributes" if attribute_pairs else "CAST(NULL AS JSON) AS attributes")
+    if attribute_pairs:
+        key.append("attributes")
+    has_id = " OR ".join(f"{f} IS NOT NULL" for f in IDENTIFIER_FIELDS)
+    record_cols.append(f"({has_id}) AS has_identifier")
+
+    # row-level values: times, actions, event details
+    row_cols: list[str] = []
     for name in TIME_FIELDS:
         raw = _raw(plan, params, name)
-        cols.append(f"{raw} AS {name}_raw")
-        cols.append(f"{_time_sql(raw, params, timezone)} AS {name}")
-    cols.append(f"{_flag_sql(_raw(plan, params, 'consent'), params)} AS consent")
-    cols.append(f"{_flag_sql(_raw(plan, params, 'replay_watched'), params)} AS replay_watched")
-    cols.append(f"{_minutes_sql(_raw(plan, params, 'watch_minutes'))} AS watch_minutes")
+        row_cols.append(f"{raw} AS {name}_raw")
+        row_cols.append(f"{_time_sql(raw, params, timezone)} AS {name}")
+    row_cols.append(f"{_flag_sql(_raw(plan, params, 'replay_watched'), params)} AS replay_watched")
+    row_cols.append(f"{_minutes_sql(_raw(plan, params, 'watch_minutes'))} AS watch_minutes")
     for name in ("form_name", "url", "notes", "event_action"):
-        cols.append(f"{_raw(plan, params, name)} AS {name}")
+        row_cols.append(f"{_raw(plan, params, name)} AS {name}")
     action = _raw(plan, params, "event_action")
-    cols.append(
+    row_cols.append(
         f"list_extract({params.add(list(ACTIONS.values()))}::VARCHAR[], "
         f"list_position({params.add(list(ACTIONS))}::VARCHAR[], lower(trim({action})))) AS action_type"
     )
-    cols.append(f"{_raw(plan, params, 'utm_campaign')} AS campaign_text")
-    attribute_pairs = [
-        f"{params.add(plan.headers[i])}, c{i}"
-        for i in range(len(plan.headers))
-        if i not in plan.mapping and i not in plan.ignored
-    ]
-    cols.append(f"json_object({', '.join(attribute_pairs)}) AS attributes" if attribute_pairs else "CAST(NULL AS JSON) AS attributes")
-    has_id = " OR ".join(f"{f} IS NOT NULL" for f in IDENTIFIER_FIELDS)
-    cols.append(f"({has_id}) AS has_identifier")
-    cols.append("COALESCE(" + ", ".join(TIME_FIELDS) + ") AS record_time")
-    # ids follow row order; lateral aliases (email, phone …) are resolved by DuckDB within the SELECT.
-    # The window runs over (_row) alone and is joined back: a window over the wide cleaned rows
-    # would carry every text column through its sort (several times slower at 1M rows).
-    sql = f"""CREATE OR REPLACE TEMP TABLE {target} AS
-        WITH cleaned AS MATERIALIZED (SELECT {', '.join(cols)} FROM {source}),
-        ids AS (SELECT _row, {params.add(record_base)} + row_number() OVER (ORDER BY _row) AS record_id
-                FROM cleaned WHERE has_identifier)
-        SELECT cleaned.*, ids.record_id FROM cleaned LEFT JOIN ids USING (_row)"""
-    return sql, params.values
+    row_cols.append(f"{_raw(plan, params, 'utm_campaign')} AS campaign_text")
+    base = params.add(record_base)
+    if not collapse:
+        row_cols.append("COALESCE(" + ", ".join(TIME_FIELDS) + ") AS record_time")
+        # ids follow row order; lateral aliases (email, phone …) are resolved by DuckDB within the SELECT.
+        # The window runs over (_row) alone and is joined back: a window over the wide cleaned rows
+        # would carry every text column through its sort (several times slower at 1M rows).
+        sql = f"""CREATE OR REPLACE TEMP TABLE {target} AS
+            WITH cleaned AS MATERIALIZED (SELECT _row, {', '.join(record_cols + row_cols)} FROM {source}),
+            ids AS (SELECT _row, {base} + row_number() OVER (ORDER BY _row) AS record_id
+                    FROM cleaned WHERE has_identifier)
+            SELECT cleaned.*, ids.record_id, CASE WHEN has_identifier THEN _row END AS record_row,
+                   record_time AS record_earliest, record_time AS record_latest
+            FROM cleaned LEFT JOIN ids USING (_row)"""
+        return Staging(statements=[("clean values", sql, params.values)], records=target, drop=[("TABLE", target)])
+    # Collapsed: the record-level work runs once per distinct tuple of the raw record columns (a few
+    # hundred thousand in ten million rows of an activity log), the row-level work once per row, and
+    # the staging "table" is a view joining the two: ten million wide rows are never materialised.
+    record_sources = sorted({int(i) for i in re.findall(r"\bc([0-9]+)\b", " ".join(record_cols))})
+    raw_key = [f"c{i}" for i in record_sources]
+    rows, tuples = f"{target}_rows", f"{target}_tuples"
+    keep = "".join(f"{k}, " for k in raw_key)
+    # Columns the sheet does not have are NULL constants: kept out of the ten-million-row table
+    # (stored, they would cost a full NULL column each) and added back by the view.
+    constant = [c for c in row_cols if _CONSTANT_NULL.fullmatch(c)]
+    computed = [c for c in row_cols if c not in constant]
+    times = [f for f in TIME_FIELDS if f"{_time_sql(NULL_TEXT, params, timezone)} AS {f}" not in constant]
+    computed.append(f"COALESCE({', '.join(times)}) AS record_time" if times else "CAST(NULL AS TIMESTAMP) AS record_time")
+    rows_sql = f"""CREATE OR REPLACE TEMP TABLE {rows} AS
+        SELECT _row, {keep}{', '.join(computed)} FROM {source}"""
+    # A tuple's record: cleaned values decide (two raw spellings that clean alike are one record);
+    # its row is the first row of any of its spellings, its times the earliest and latest of all.
+    # _row is the tuple's first row, so `_row = record_row` marks the tuple that writes the record.
+    cleaned_key = ", ".join(key) or "true"
+    tuples_sql = f"""CREATE OR REPLACE TEMP TABLE {tuples} AS
+        WITH raw_tuples AS (
+            SELECT {keep}min(_row) AS _row, min(record_time) AS first_time, max(record_time) AS last_time
+            FROM {rows} GROUP BY ALL),
+        cleaned AS (SELECT raw_tuples.*, {', '.join(record_cols)} FROM raw_tuples),
+        grouped AS (
+            SELECT _row, min(_row) OVER w AS record_row, min(first_time) OVER w AS record_earliest,
+                   max(last_time) OVER w AS record_latest
+            FROM cleaned WHERE has_identifier WINDOW w AS (PARTITION BY {cleaned_key})),
+        ids AS (SELECT record_row, {base} + row_number() OVER (ORDER BY record_row) AS record_id
+                FROM grouped WHERE _row = record_row)
+        SELECT cleaned.* EXCLUDE (first_time, last_time), ids.record_id, grouped.record_row,
+               grouped.record_earliest, grouped.record_latest
+        FROM cleaned LEFT JOIN grouped USING (_row) LEFT JOIN ids ON ids.record_row = grouped.record_row"""
+    # Every row gets its tuple's record. NULLs are values here (IS NOT DISTINCT FROM): a row without a
+    # phone and one with the same email and a phone are two different tuples.
+    same = " AND ".join(f"r.{k} IS NOT DISTINCT FROM t.{k}" for k in raw_key) or "true"
+    view = f"""CREATE OR REPLACE TEMP VIEW {target} AS
+        SELECT r.*, {''.join(c + ', ' for c in constant)}t.* EXCLUDE ({keep}_row)
+        FROM {rows} AS r JOIN {tuples} AS t ON {same}"""
+    return Staging(
+        statements=[
+            ("clean rows", rows_sql, params.used_by(rows_sql)),
+            ("clean identities", tuples_sql, params.used_by(tuples_sql)),
+            ("stage rows", view, {}),
+        ],
+        records=tuples,
+        drop=[("VIEW", target), ("TABLE", rows), ("TABLE", tuples)],
+    )
 
 
 def insert_records_sql(stage: str) -> str:
     text_fields = ", ".join(RECORD_TEXT_FIELDS)
     return f"""INSERT INTO source_record (record_id, batch_id, source_file, source_sheet, source_row, file_sha256,
-            channel, {text_fields}, email, phone, landline, consent, record_time, attributes, imported_at)
-        SELECT record_id, ?, ?, ?, _row, ?, ?, {text_fields}, email, phone, landline, consent, record_time,
-               attributes, ?
-        FROM {stage} WHERE has_identifier"""  # no ORDER BY: record_id carries the row order; a sort of wide rows costs seconds at 1M
+            channel, {text_fields}, email, phone, landline, consent, record_time, first_record_time, attributes,
+            imported_at)
+        SELECT record_id, ?, ?, ?, _row, ?, ?, {text_fields}, email, phone, landline, consent, record_latest,
+               record_earliest, attributes, ?
+        FROM {stage} WHERE has_identifier AND _row = record_row"""  # no ORDER BY: record_id carries the row order; a sort of wide rows costs seconds at 1M
 
 
 def event_rows_sql(stage: str, channel: str, event_type: str) -> str:
@@ -217,7 +320,7 @@ def event_rows_sql(stage: str, channel: str, event_type: str) -> str:
     def select(type_sql, at, where="true", campaign="COALESCE(campaign_text, $campaign)", form="NULL",
                minutes="NULL", crm="NULL, NULL, NULL"):
         return (
-            f"SELECT record_id, {type_sql} AS event_type, {at} AS occurred_at, {campaign} AS campaign, "
+            f"SELECT record_id, _row AS source_row, {type_sql} AS event_type, {at} AS occurred_at, {campaign} AS campaign, "
             f"{form} AS form_name, utm_source, url, {minutes} AS watch_minutes, {crm} "
             f"FROM {stage} WHERE has_identifier AND ({where})"
         )
@@ -249,17 +352,25 @@ def event_rows_sql(stage: str, channel: str, event_type: str) -> str:
     return " UNION ALL ".join(parts)
 
 
-def insert_events_sql(stage: str, channel: str, event_type: str | None) -> str:
-    """INSERT the events of a staged sheet. Named parameters: $event_base, $batch_id, $channel and those above."""
+def insert_events_sql(stage: str, channel: str, event_type: str | None, ids_by_row: bool = False) -> str:
+    """INSERT the events of a staged sheet. Named parameters: $event_base, $batch_id, $channel and those above.
+
+    Event ids follow (row, event type). ``ids_by_row`` derives them from the row number instead of
+    numbering sorted rows (no sort of ten million events; rows without an event leave a gap);
+    it needs $header_row, and only fits channels with at most one event per row.
+    """
     body = event_rows_sql(stage, channel, event_type or "")
     if not body:
         return ""
-    return f"""INSERT INTO event (event_id, record_id, batch_id, event_type, occurred_at, channel, campaign, form_name,
-            utm_source, url, watch_minutes, crm_stage, crm_owner, detail)
-        SELECT $event_base + row_number() OVER (ORDER BY record_id, event_type), record_id, $batch_id, event_type,
-               occurred_at, $channel, campaign, form_name, utm_source, url, watch_minutes, crm_stage, crm_owner, detail
-        FROM ({body}) AS e(record_id, event_type, occurred_at, campaign, form_name, utm_source, url, watch_minutes,
-                          crm_stage, crm_owner, detail)"""
+    event_id = ("$event_base + source_row - $header_row" if ids_by_row
+                else "$event_base + row_number() OVER (ORDER BY source_row, event_type)")
+    return f"""INSERT INTO event (event_id, record_id, batch_id, source_row, event_type, occurred_at, channel, campaign,
+            form_name, utm_source, url, watch_minutes, crm_stage, crm_owner, detail)
+        SELECT {event_id}, record_id, $batch_id, source_row,
+               event_type, occurred_at, $channel, campaign, form_name, utm_source, url, watch_minutes, crm_stage,
+               crm_owner, detail
+        FROM ({body}) AS e(record_id, source_row, event_type, occurred_at, campaign, form_name, utm_source, url,
+                          watch_minutes, crm_stage, crm_owner, detail)"""
 
 
 def used_params(sql: str, values: dict) -> dict:

@@ -312,11 +312,13 @@ def _load_sheet(ws, sheet, plan, rule, result: FileResult, out: SheetResult, opt
     timezone = (rule.timezone if rule and rule.timezone else None) or options.timezone
     out.rows = sheet.load(ws, _SHEET)
     record_base = int(ws.get_setting("next_id.record", "0") or 0)
-    sql, params = loading.stage_sql(plan, _SHEET, _IDS, timezone, record_base)
-    ws.sql(STAGE, "clean values", sql, params)
-    out.records = int(ws.scalar(STAGE, "count records", f"SELECT count(*) FROM {_IDS} WHERE has_identifier"))
+    collapse = result.channel in loading.ACTIVITY_CHANNELS
+    staging = loading.stage_sql(plan, _SHEET, _IDS, timezone, record_base, collapse=collapse)
+    for step, sql, params in staging.statements:
+        ws.sql(STAGE, step, sql, params)
+    out.records = int(ws.scalar(STAGE, "count records", f"SELECT count(*) FROM {staging.records} WHERE _row = record_row"))
     _next_id(ws, "record", out.records)
-    ws.sql(STAGE, "insert records", loading.insert_records_sql(_IDS),
+    ws.sql(STAGE, "insert records", loading.insert_records_sql(staging.records),
            [result.batch_id, result.file, sheet.sheet, result.sha256, result.channel, imported_at])
     out.events = _insert_events(ws, sheet, rule, result, imported_at)
     checks = [("NOT has_identifier", None, "CAST(NULL AS VARCHAR)", loading.NO_IDENTIFIER)]
@@ -341,25 +343,32 @@ def _load_sheet(ws, sheet, plan, rule, result: FileResult, out: SheetResult, opt
     after = int(ws.scalar(STAGE, "count quarantine", "SELECT count(*) FROM quarantine WHERE batch_id = ?", [result.batch_id]))
     out.problems = after - before
     out.quarantined_rows = int(ws.scalar(STAGE, "count unidentified", f"SELECT count(*) FROM {_IDS} WHERE NOT has_identifier"))
-    for table in (_SHEET, _IDS):
-        ws.sql(STAGE, "drop temp", f"DROP TABLE IF EXISTS {table}")
+    for kind, name in [*staging.drop, ("TABLE", _SHEET)]:
+        ws.sql(STAGE, "drop temp", f"DROP {kind} IF EXISTS {name}")
 
 
 def _insert_events(ws: Workspace, sheet: SheetTable, rule: SourceRule | None, result: FileResult, imported_at) -> int:
     event_type = rule.event_type if rule else None
     if result.channel == "event" and not event_type and _is_sign_in(sheet):
         event_type = "event_checkin"
-    sql = loading.insert_events_sql(_IDS, result.channel, event_type)
+    # an activity log has one event per row: ids from row numbers, no sort of millions of events
+    by_row = result.channel in loading.ACTIVITY_CHANNELS
+    sql = loading.insert_events_sql(_IDS, result.channel, event_type, ids_by_row=by_row)
     if not sql:
         return 0
     campaign = (rule.campaign if rule and rule.campaign else None) or sheet.title or Path(result.file).stem
     base = int(ws.scalar(STAGE, "next event id", "SELECT COALESCE(CAST(value AS BIGINT), 0) FROM mactl_setting WHERE key = 'next_id.event'") or 0)
     before = int(ws.scalar(STAGE, "count events", "SELECT count(*) FROM event WHERE batch_id = ?", [result.batch_id]))
     values = {"event_base": base, "batch_id": result.batch_id, "channel": result.channel, "campaign": campaign,
-              "imported_at": imported_at, "event_type": event_type}
+              "imported_at": imported_at, "event_type": event_type, "header_row": sheet.header_row}
     ws.sql(STAGE, "insert events", sql, loading.used_params(sql, values))
     count = int(ws.scalar(STAGE, "count events", "SELECT count(*) FROM event WHERE batch_id = ?", [result.batch_id])) - before
-    _next_id(ws, "event", count)
+    if by_row:  # reserve up to the last id used, gaps included
+        last = ws.scalar(STAGE, "last event id", "SELECT max(event_id) FROM event WHERE batch_id = ? AND event_id > ?",
+                         [result.batch_id, base])
+        _next_id(ws, "event", int(last or base) - base)
+    else:
+        _next_id(ws, "event", count)
     return count
 
 

@@ -101,7 +101,7 @@ def channel_sql(mql_stages: tuple[str, ...]) -> str:
     placeholders = ", ".join("?" for _ in mql_stages)
     return f"""
         WITH first_touch AS (
-            SELECT pr.person_id, arg_min(r.channel, (coalesce(r.record_time, r.imported_at), r.record_id)) AS channel
+            SELECT pr.person_id, arg_min(r.channel, (coalesce(r.first_record_time, r.record_time, r.imported_at), r.record_id)) AS channel
             FROM person_record pr JOIN source_record r USING (record_id) GROUP BY pr.person_id)
         SELECT f.channel, count(*) AS leads,
                count(*) FILTER (WHERE s.stage IN ({placeholders})) AS mqls
