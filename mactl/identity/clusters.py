@@ -12,6 +12,7 @@ from __future__ import annotations
 from mactl.identity.matching import STAGE, WeakPair
 from mactl.workspace import Workspace
 
+
 def label_components(ws: Workspace, edges: str) -> int:
     """Fill _id_label(record_id, label): label = smallest record id of the component. Returns the components.
 
