@@ -27,6 +27,7 @@ _SQL_NEUTRALISE = (
     "THEN '''' || {col} ELSE {col} END"
 )
 CJK_FONT = "Microsoft YaHei"  # shows Chinese in Excel and WPS on Windows and macOS
+XLSX_MAX_ROWS = 1_048_576  # rows in one Excel sheet, the header included
 SUPPORTED_FORMATS = ("csv", "xlsx", "parquet")
 
 
@@ -81,28 +82,32 @@ def write_xlsx(path: str | Path, sheets: Sequence[tuple[str, Sequence[str], Iter
     """Write one or more sheets: bold frozen header, a CJK font, column widths fitted to the data."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils.indexed_list import IndexedList
 
     rows_written = 0
     workbook = Workbook()
     workbook.remove(workbook.active)
     body_font = Font(name=CJK_FONT, size=10)
     header_font = Font(name=CJK_FONT, size=10, bold=True)
+    # the CJK font as the workbook's default (font 0), so body cells need no style of their own:
+    # styling each cell made openpyxl hash a style per cell, most of the time of a large export
+    workbook._fonts = IndexedList([body_font])
     for sheet_name, columns, rows in sheets:
         sheet = workbook.create_sheet(title=_safe_sheet_name(sheet_name))
         widths = [_display_width(str(c)) for c in columns]
         sheet.append([neutralise(str(c)) for c in columns])
         for cell in sheet[1]:
             cell.font = header_font
-        for row in rows:
+        for sheet_rows, row in enumerate(rows, start=2):
+            if sheet_rows > XLSX_MAX_ROWS:
+                raise UsageError(f"{path}: more than {XLSX_MAX_ROWS - 1:,} rows do not fit in one .xlsx sheet; "
+                                 "write .csv or .parquet instead")
             values = [None if v is None else neutralise(_xlsx_value(v)) for v in row]
             sheet.append(values)
             rows_written += 1
             for index, value in enumerate(values):
                 if value is not None and index < len(widths):
                     widths[index] = max(widths[index], _display_width(str(value)))
-        for row_cells in sheet.iter_rows(min_row=2):
-            for cell in row_cells:
-                cell.font = body_font
         for index, width in enumerate(widths, start=1):
             sheet.column_dimensions[_column_letter(index)].width = min(max(width + 2, 8), 60)
         sheet.freeze_panes = "A2"

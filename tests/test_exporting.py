@@ -47,6 +47,16 @@ def test_xlsx_has_frozen_bold_header_cjk_font_and_neutralised_cells(tmp_path):
     assert sheet.column_dimensions["B"].width == 18
 
 
+def test_xlsx_refuses_more_rows_than_a_sheet_holds(tmp_path, monkeypatch):
+    from mactl import exporting
+    from mactl.errors import UsageError
+
+    monkeypatch.setattr(exporting, "XLSX_MAX_ROWS", 3)  # a real sheet holds 1,048,576 rows, header included
+    assert write_rows(tmp_path / "ok.xlsx", ["姓名"], [("张三",), ("李四",)]) == 2
+    with pytest.raises(UsageError, match=r"big\.xlsx: more than 2 rows do not fit in one \.xlsx sheet; write \.csv or \.parquet instead"):
+        write_rows(tmp_path / "big.xlsx", ["姓名"], [("张三",), ("李四",), ("王五",)])
+
+
 @pytest.mark.parametrize("suffix", ["csv", "parquet", "xlsx"])
 def test_write_query_formats(workspace, tmp_path, suffix):
     path = tmp_path / f"out.{suffix}"

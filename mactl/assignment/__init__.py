@@ -187,6 +187,7 @@ def _route(ws: Workspace, recipe: AssignmentRecipe, leads: list[Lead], as_of: da
     first_rule = matching_rules(ws, recipe, [lead for lead in leads if lead.team is None], as_of)
     book = RepBook(ws, as_of)
     due = as_of + timedelta(hours=recipe.sla.accept_hours)
+    decisions: list[tuple[Lead, str, str | None, str]] = []
     for done, lead in enumerate(leads):
         rep, team, rule = _choose(recipe, book, lead, first_rule)
         if rep is None:
@@ -197,8 +198,9 @@ def _route(ws: Workspace, recipe: AssignmentRecipe, leads: list[Lead], as_of: da
         book.record(rep)
         summary.assigned += 1
         summary.by_rep[rep] = summary.by_rep.get(rep, 0) + 1
-        _save(ws, lead, rep, team, rule, as_of, due)
+        decisions.append((lead, rep, team, rule))
         report(progress, "assign", done + 1, len(leads))
+    _save(ws, decisions, as_of, due)
     ws.sql(STAGE, "rep state", "DELETE FROM rep_state")
     if book.last:
         ws.con.executemany("INSERT INTO rep_state VALUES (?, ?, ?)",
@@ -222,15 +224,32 @@ def _choose(recipe: AssignmentRecipe, book: RepBook, lead: Lead, first_rule: dic
     return (rep.name if rep else None), rule.team, rule.name
 
 
-def _save(ws: Workspace, lead: Lead, rep: str, team: str | None, rule: str, as_of: datetime, due: datetime) -> None:
-    ws.sql(STAGE, "history", "INSERT INTO assignment_history VALUES (?, 'assigned', ?, ?, ?, ?, NULL)",
-           [lead.person_id, rep, team, rule, as_of])
-    if lead.team is not None:   # a recycled lead keeps its row and its breach flag
-        ws.sql(STAGE, "reassign", """UPDATE assignment SET rep = ?, assigned_at = ?, due_accept_by = ?,
-               status = 'assigned', updated_at = ? WHERE person_id = ?""", [rep, as_of, due, as_of, lead.person_id])
+def _save(ws: Workspace, decisions: list[tuple[Lead, str, str | None, str]], as_of: datetime, due: datetime) -> None:
+    """The run's decisions in three set-based statements (the choosing above is sequential, the writing is not)."""
+    if not decisions:
         return
-    ws.sql(STAGE, "assign", "INSERT INTO assignment VALUES (?, ?, ?, ?, ?, ?, 'assigned', NULL, FALSE, ?)",
-           [lead.person_id, rep, team, rule, as_of, due, as_of])
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        "person_id": [lead.person_id for lead, _, _, _ in decisions],
+        "rep": [rep for _, rep, _, _ in decisions],
+        "team": [team for _, _, team, _ in decisions],
+        "rule": [rule for _, _, _, rule in decisions],
+        "recycled": [lead.team is not None for lead, _, _, _ in decisions],  # a recycled lead keeps its row and breach flag
+        "n": range(len(decisions)),
+    }, dtype=object)
+    ws.load_frame(STAGE, "_assign_decisions", frame, select="""CAST(person_id AS VARCHAR) AS person_id,
+        CAST(rep AS VARCHAR) AS rep, CAST(team AS VARCHAR) AS team, CAST(rule AS VARCHAR) AS rule,
+        CAST(recycled AS BOOLEAN) AS recycled, CAST(n AS BIGINT) AS n""")
+    ws.sql(STAGE, "history", """INSERT INTO assignment_history
+        SELECT person_id, 'assigned', rep, team, rule, ?, NULL FROM _assign_decisions ORDER BY n""", [as_of])
+    ws.sql(STAGE, "reassign", """UPDATE assignment SET rep = d.rep, assigned_at = ?, due_accept_by = ?,
+        status = 'assigned', updated_at = ? FROM _assign_decisions d
+        WHERE d.recycled AND assignment.person_id = d.person_id""", [as_of, due, as_of])
+    ws.sql(STAGE, "assign", """INSERT INTO assignment
+        SELECT person_id, rep, team, rule, ?, ?, 'assigned', NULL, FALSE, ? FROM _assign_decisions
+        WHERE NOT recycled ORDER BY n""", [as_of, due, as_of])
+    ws.sql(STAGE, "drop temp", "DROP TABLE _assign_decisions")
 
 
 from mactl.assignment.export import export_assignments  # noqa: E402
