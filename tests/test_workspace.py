@@ -127,3 +127,21 @@ def test_read_only_open_of_missing_workspace_says_what_to_do(tmp_path):
 
 def test_duckdb_is_the_only_engine(workspace):
     assert isinstance(workspace.con, duckdb.DuckDBPyConnection)
+
+
+def test_memory_limit_defaults_to_3gb(db_path, monkeypatch):
+    monkeypatch.delenv("MACTL_MEMORY_LIMIT", raising=False)
+    monkeypatch.setattr("mactl.workspace._ram_bytes", lambda: 16 << 30)
+    ws = Workspace(db_path)
+    assert ws.scalar("t", "limit", "SELECT current_setting('memory_limit')") == "2.7 GiB"  # 3 GB
+    ws.close()
+
+
+def test_memory_limit_comes_from_the_environment(db_path, monkeypatch):
+    monkeypatch.setenv("MACTL_MEMORY_LIMIT", "2GB")
+    ws = Workspace(db_path)
+    assert ws.scalar("t", "limit", "SELECT current_setting('memory_limit')") == "1.8 GiB"  # DuckDB reports GiB
+    ws.close()
+    monkeypatch.setenv("MACTL_MEMORY_LIMIT", "lots")
+    with pytest.raises(WorkspaceError, match=r"^MACTL_MEMORY_LIMIT=lots: not a memory size; use e.g. 3GB or 500MB$"):
+        Workspace(db_path)
