@@ -92,11 +92,6 @@ class Params:
         self.values[name] = value
         return f"${name}"
 
-    def used_by(self, sql: str) -> dict:
-        """The parameters one statement uses (DuckDB refuses unused ones)."""
-        names = set(re.findall(r"\$(p[0-9]+)\b", sql))
-        return {k: v for k, v in self.values.items() if k in names}
-
 
 NULL_TEXT = "CAST(NULL AS VARCHAR)"
 _CONSTANT_NULL = re.compile(r"CAST\(NULL AS [A-Z]+\) AS [a-z_]+")
@@ -292,8 +287,8 @@ def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str, record_b
         FROM {rows} AS r JOIN {tuples} AS t ON {same}"""
     return Staging(
         statements=[
-            ("clean rows", rows_sql, params.used_by(rows_sql)),
-            ("clean identities", tuples_sql, params.used_by(tuples_sql)),
+            ("clean rows", rows_sql, used_params(rows_sql, params.values)),
+            ("clean identities", tuples_sql, used_params(tuples_sql, params.values)),
             ("stage rows", view, {}),
         ],
         records=tuples,
@@ -375,9 +370,7 @@ def insert_events_sql(stage: str, channel: str, event_type: str | None, ids_by_r
 
 def used_params(sql: str, values: dict) -> dict:
     """Only the named parameters a statement uses (DuckDB refuses unused ones)."""
-    import re
-
-    names = set(re.findall(r"\$([a-z_]+)", sql))
+    names = set(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", sql))
     return {k: v for k, v in values.items() if k in names}
 
 
