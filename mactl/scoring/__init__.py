@@ -55,7 +55,7 @@ def score(ws: Workspace, *, model_path: str | Path | None = None, as_of: datetim
         ws.sql(STAGE, "as-of", "CREATE OR REPLACE TEMP TABLE as_of_param AS SELECT ?::TIMESTAMP AS as_of", [as_of])
         report(progress, "contributions", 0, 4)
         _person_keys(ws)
-        _contributions(ws, model, run_id, as_of)
+        _contributions(ws, model, as_of)
         report(progress, "scores", 1, 4)
         _scores(ws, model)
         report(progress, "stages", 2, 4)
@@ -68,7 +68,15 @@ def score(ws: Workspace, *, model_path: str | Path | None = None, as_of: datetim
                [run_id, as_of, utc_now(), digest, str(model_path) if model_path else None, people, model_json(model),
                 max_event_id])
         report(progress, "history", 4, 4)
-        return _summary(ws, run_id, as_of, digest, people)
+        summary = _summary(ws, run_id, as_of, digest, people)
+        # a batch run keeps the connection: millions of rule rows should not ride along to the next steps
+        for table in _RUN_TABLES:
+            ws.sql(STAGE, "drop temp", f"DROP TABLE IF EXISTS {table}")
+        return summary
+
+
+_RUN_TABLES = ("as_of_param", "person_key", "record_person", "rule_points", "person_events", "score_rule", "scored",
+               "stage_candidate", "stage_next", "temperature")
 
 
 def _model_for(model_path: str | Path | None) -> ScoringModel:
@@ -92,7 +100,7 @@ def _person_keys(ws: Workspace) -> None:
         SELECT pr.record_id, k.person_key FROM person_record pr JOIN person_key k ON k.person_id = pr.person_id""")
 
 
-def _contributions(ws: Workspace, model: ScoringModel, run_id: int, as_of: datetime) -> None:
+def _contributions(ws: Workspace, model: ScoringModel, as_of: datetime) -> None:
     """Per person and rule: fit points, and engagement events and points after caps (one scan of the events);
     per person: last activity and CRM feedback (one more scan). Temporary: explain recomputes one person's."""
     params: list = []
