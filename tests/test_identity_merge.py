@@ -5,6 +5,7 @@ from openpyxl import load_workbook
 
 from mactl.identity import merge
 from mactl.identity import review as ops
+from mactl.identity.merge import open_reviews
 from mactl.importing import import_paths
 
 HEADER = ["姓名", "手机", "邮箱", "公司", "提交时间"]
@@ -268,7 +269,7 @@ def test_review_out_writes_at_most_limit_pairs_oldest_first(workspace, tmp_path)
     assert ops.review_out(workspace, path, limit=1) == 1
     sheet = load_workbook(path)["review"]
     assert [[c.value for c in row][:2] for row in sheet.iter_rows(min_row=2)] == [[1, 2]]
-    assert ops.open_reviews(workspace) == 2
+    assert open_reviews(workspace) == 2
 
 
 def test_review_apply_rejects_unknown_decisions(workspace, tmp_path):

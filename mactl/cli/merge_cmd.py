@@ -11,6 +11,7 @@ from mactl.cli import app, new_app, ui
 from mactl.cli.export_cmd import export_app
 from mactl.identity import MergeSummary, merge
 from mactl.identity import review as ops
+from mactl.identity.merge import open_reviews
 
 merge_app = new_app(
     "Merge records of the same person across channels into golden records with stable ids.\n\n"
@@ -99,7 +100,7 @@ def review_command(
     if out is not None:
         with ui.workspace(ctx, read_only=True) as ws:
             count = ops.review_out(ws, out, limit)
-            total = ops.open_reviews(ws)
+            total = open_reviews(ws)
         if json_output:
             ui.emit_json({"pairs": count, "open": total, "path": str(out)})
         elif count < total:

@@ -141,8 +141,9 @@ def merge(ws: Workspace, *, recipe_path: str | Path | None = None, region: Optio
         ws.set_setting("identity.recipe", recipe.model_dump_json())
         ws.set_setting("identity.overrides_seen", str(ws.scalar(STAGE, "overrides seen", "SELECT COALESCE(max(override_id), 0) FROM identity_override")))
         _summarise(ws, summary)
-        for view in ("_id_rec", "_id_all"):
-            _drop_temp(ws, view)
+        # _id_all is a view; _id_rec too in a full merge, a table otherwise
+        ws.sql(STAGE, "drop temp", f"DROP {'VIEW' if summary.scope == 'full' else 'TABLE'} IF EXISTS _id_rec")
+        ws.sql(STAGE, "drop temp", "DROP VIEW IF EXISTS _id_all")
         for table in ("_id_keys", "_id_keys_all", "_id_groups", "_id_strong", "_id_strong_all",
                       "_id_edge", "_id_label", "_id_profile", "_id_claim", "_id_owner", "_id_survivor", "_id_final",
                       "_id_merged", "_id_golden", "_id_old_person", "_id_relabel", "_id_old_map", "_id_gone", "_id_seed",
@@ -150,15 +151,6 @@ def merge(ws: Workspace, *, recipe_path: str | Path | None = None, region: Optio
             ws.sql(STAGE, "drop temp", f"DROP TABLE IF EXISTS {table}")
         report(progress, "merging", 5, 5)
     return summary
-
-
-def _drop_temp(ws: Workspace, name: str) -> None:
-    """Drop a temp table or view of that name (_id_rec is a view in a full merge, a table otherwise)."""
-    kind = ws.scalar(STAGE, "temp kind", """
-        SELECT 'VIEW' FROM duckdb_views() WHERE view_name = ? AND temporary
-        UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = ? AND temporary""", [name, name])
-    if kind:
-        ws.sql(STAGE, "drop temp", f"DROP {kind} {name}")
 
 
 def _match_and_write(ws: Workspace, recipe: IdentityRecipe, settings: MatchSettings, summary: MergeSummary,
@@ -282,11 +274,16 @@ def _assign_ids(ws: Workspace, summary: MergeSummary) -> None:
         LEFT JOIN _id_old_map o USING (record_id) WHERE o.person_id IS DISTINCT FROM f.person_id"""))
 
 
+def open_reviews(ws: Workspace) -> int:
+    """Pairs waiting for a decision in the review queue."""
+    return int(ws.scalar(STAGE, "open reviews", "SELECT count(*) FROM identity_review WHERE status = 'open'"))
+
+
 def _summarise(ws: Workspace, summary: MergeSummary) -> None:
     summary.records = int(ws.scalar(STAGE, "count records", "SELECT count(*) FROM person_record"))
     summary.people = int(ws.scalar(STAGE, "count people", "SELECT count(*) FROM person"))
     summary.links_by_rule = dict(ws.fetchall(STAGE, "links by rule", "SELECT rule, count(*) FROM identity_link GROUP BY rule ORDER BY rule"))
-    summary.review_open = int(ws.scalar(STAGE, "open reviews", "SELECT count(*) FROM identity_review WHERE status = 'open'"))
+    summary.review_open = open_reviews(ws)
     rows = ws.fetchall(STAGE, "by channel", """
         -- people per channel from the golden records' channel lists: no join per person needed
         WITH records AS (SELECT s.channel, count(*) AS records FROM source_record s SEMI JOIN person_record pr USING (record_id)

@@ -58,10 +58,6 @@ def explain(ws: Workspace, person_id: str) -> dict:
     }
 
 
-def open_reviews(ws: Workspace) -> int:
-    return int(ws.scalar(STAGE, "count open reviews", "SELECT count(*) FROM identity_review WHERE status = 'open'"))
-
-
 def review_out(ws: Workspace, path: str | Path, limit: int | None = None) -> int:
     """Write the open review pairs side by side, with a decision column to fill in; returns how many.
 
