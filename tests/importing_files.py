@@ -80,11 +80,11 @@ def engagement_gb18030_csv(path: Path) -> Path:
             "a@x.com,打开,九月刊,2026-09-20 08:00:00,,\n"                             # line 2: record 1
             "a@x.com,点击,九月刊,2026-09-22 09:00:00,https://example.com/pricing,\n"  # line 3: record 1
             "b@y.com,打开,九月刊,2026-09-21 10:00:00,,\n"                             # line 4: record 2
-            "a@x.com,打开,十月刊,2026-10-01 08:00:00,,\n"                             # line 5: another campaign, record 3
+            "a@x.com,打开,十月刊,2026-10-01 08:00:00,,\n"                             # line 5: another campaign, record 1
             "a@x.com,打开,九月刊,2026-09-19 07:00:00,,\n"                             # line 6: record 1, its earliest row
             "a@x.com,转发,九月刊,2026-09-23 07:00:00,,\n"                             # line 7: record 1, unknown action, latest
             "not-an-email,打开,九月刊,2026-09-24 08:00:00,,\n"                        # line 8: nobody
-            "wrong@,点击,九月刊,2026-09-25 08:00:00,,13800000000\n"                  # line 9: bad email, good phone: record 4
+            "wrong@,点击,九月刊,2026-09-25 08:00:00,,13800000000\n"                  # line 9: bad email, good phone: record 3
         ).encode("gb18030")
     )
     return path

@@ -215,23 +215,23 @@ def test_activity_log_makes_one_record_per_identity_and_one_event_per_row(worksp
     file = summary.files[0]
     assert (file.encoding, file.channel) == ("gb18030", "engagement")
     sheet = file.sheets[0]
-    assert (sheet.rows, sheet.records, sheet.events, sheet.quarantined_rows) == (8, 4, 6, 1)
-    # the record's row is its identity's first row, its time the latest row time, first_record_time the earliest
+    assert (sheet.rows, sheet.records, sheet.events, sheet.quarantined_rows) == (8, 3, 6, 1)
+    # the record's row is its identity's first row, its time the latest row time, first_record_time the earliest;
+    # the campaign is each event's, not the record's
     assert records(workspace, "record_id, source_row, email, phone, utm_campaign, record_time, first_record_time") == [
-        (1, 2, "a@x.com", None, "九月刊", UTC(2026, 9, 22, 23, 0), UTC(2026, 9, 18, 23, 0)),
-        (2, 4, "b@y.com", None, "九月刊", UTC(2026, 9, 21, 2, 0), UTC(2026, 9, 21, 2, 0)),
-        (3, 5, "a@x.com", None, "十月刊", UTC(2026, 10, 1, 0, 0), UTC(2026, 10, 1, 0, 0)),
-        (4, 9, None, "13800000000", "九月刊", UTC(2026, 9, 25, 0, 0), UTC(2026, 9, 25, 0, 0)),
+        (1, 2, "a@x.com", None, None, UTC(2026, 10, 1, 0, 0), UTC(2026, 9, 18, 23, 0)),
+        (2, 4, "b@y.com", None, None, UTC(2026, 9, 21, 2, 0), UTC(2026, 9, 21, 2, 0)),
+        (3, 9, None, "13800000000", None, UTC(2026, 9, 25, 0, 0), UTC(2026, 9, 25, 0, 0)),
     ]
     # every row with an identity and a known action is an event, with its own row
-    assert workspace.fetchall("t", "read", "SELECT event_id, record_id, source_row, event_type, occurred_at, url "
+    assert workspace.fetchall("t", "read", "SELECT event_id, record_id, source_row, event_type, occurred_at, campaign, url "
                                            "FROM event ORDER BY event_id") == [
-        (1, 1, 2, "email_open", UTC(2026, 9, 20, 0, 0), None),
-        (2, 1, 3, "email_click", UTC(2026, 9, 22, 1, 0), "https://example.com/pricing"),
-        (3, 2, 4, "email_open", UTC(2026, 9, 21, 2, 0), None),
-        (4, 3, 5, "email_open", UTC(2026, 10, 1, 0, 0), None),
-        (5, 1, 6, "email_open", UTC(2026, 9, 18, 23, 0), None),
-        (8, 4, 9, "email_click", UTC(2026, 9, 25, 0, 0), None),  # ids follow row numbers: lines 7 and 8 made no event
+        (1, 1, 2, "email_open", UTC(2026, 9, 20, 0, 0), "九月刊", None),
+        (2, 1, 3, "email_click", UTC(2026, 9, 22, 1, 0), "九月刊", "https://example.com/pricing"),
+        (3, 2, 4, "email_open", UTC(2026, 9, 21, 2, 0), "九月刊", None),
+        (4, 1, 5, "email_open", UTC(2026, 10, 1, 0, 0), "十月刊", None),
+        (5, 1, 6, "email_open", UTC(2026, 9, 18, 23, 0), "九月刊", None),
+        (8, 3, 9, "email_click", UTC(2026, 9, 25, 0, 0), "九月刊", None),  # ids follow row numbers: lines 7 and 8 made no event
     ]
     # bad cells and rows are quarantined row by row, as before
     assert workspace.fetchall("t", "read", "SELECT source_row, column_name, value, row_imported FROM quarantine "
@@ -241,8 +241,8 @@ def test_activity_log_makes_one_record_per_identity_and_one_event_per_row(worksp
         (8, None, None, False),
         (9, "邮箱", "wrong@", True),
     ]
-    assert workspace.fetchall("t", "read", "SELECT rows_read, records, events, quarantined FROM import_batch") == [(8, 4, 6, 4)]
-    assert workspace.scalar("t", "read", "SELECT value FROM mactl_setting WHERE key = 'next_id.record'") == "4"
+    assert workspace.fetchall("t", "read", "SELECT rows_read, records, events, quarantined FROM import_batch") == [(8, 3, 6, 4)]
+    assert workspace.scalar("t", "read", "SELECT value FROM mactl_setting WHERE key = 'next_id.record'") == "3"
     assert workspace.scalar("t", "read", "SELECT value FROM mactl_setting WHERE key = 'next_id.event'") == "8"
 
 
@@ -295,6 +295,24 @@ def test_timezone_option(workspace, tmp_path):
     path.write_text("手机,提交时间\n13800000000,2026-09-16 14:05\n", encoding="utf-8")
     import_paths(workspace, [path], timezone="UTC")
     assert records(workspace, "record_time") == [(UTC(2026, 9, 16, 14, 5),)]
+
+
+@pytest.mark.parametrize(
+    "zone, text, expected",
+    [
+        ("Asia/Shanghai", "1990-07-01 12:00", UTC(1990, 7, 1, 3, 0)),  # China kept summer time until 1991: +09:00
+        ("Asia/Shanghai", "1991-09-16 12:00", UTC(1991, 9, 16, 4, 0)),  # the day after its last change
+        ("Asia/Shanghai", "2026-09-16 14:05", UTC(2026, 9, 16, 6, 5)),  # fixed +08:00 since
+        ("America/New_York", "2026-07-01 12:00", UTC(2026, 7, 1, 16, 0)),  # summer time, EDT
+        ("America/New_York", "2026-12-01 12:00", UTC(2026, 12, 1, 17, 0)),  # winter, EST
+        ("Asia/Kolkata", "2026-07-01 12:00", UTC(2026, 7, 1, 6, 30)),
+    ],
+)
+def test_times_follow_the_zone_rules_of_their_date(workspace, tmp_path, zone, text, expected):
+    path = tmp_path / "t.csv"
+    path.write_text(f"手机,提交时间\n13800000000,{text}\n", encoding="utf-8")
+    import_paths(workspace, [path], timezone=zone)
+    assert records(workspace, "record_time") == [(expected,)]
 
 
 # -- lineage, idempotency, quarantine ---------------------------------------------
@@ -454,7 +472,7 @@ def test_sample_data_imports_cleanly(workspace):
         "2026上海工博会_展会名单.xlsx": ("event", 100, 100),
         "2026深圳高交会_签到表.xlsx": ("event", 77, 77),
         "crm_contacts_export.csv": ("crm", 55, 55),
-        "email_engagement_log.csv": ("engagement", 442, 600),  # one record per (email, campaign), one event per row
+        "email_engagement_log.csv": ("engagement", 262, 600),  # one record per email, one event per row
         "webinar_数字化转型.csv": ("webinar", 71, 127),
         "官网表单导出_2026Q3.csv": ("web_form", 173, 173),
         "直播_智能制造研讨会.xlsx": ("webinar", 89, 149),

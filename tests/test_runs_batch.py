@@ -56,7 +56,7 @@ def test_run_then_rerun_changes_nothing(cli, db_path, recipe, tmp_path):
     summary = json.loads(first.stdout)
     assert summary["status"] == "ok"
     assert [s["step"] for s in summary["steps"]] == STEPS
-    assert summary["steps"][0]["counts"] == {"imported": 7, "skipped": 0, "failed": 0, "records": 1007}
+    assert summary["steps"][0]["counts"] == {"imported": 7, "skipped": 0, "failed": 0, "records": 827}
     out = tmp_path / "out" / "2026-10-01"
     assert summary["output_dir"] == str(out)
     people_before = sheet_values(out / "people.xlsx")
@@ -144,7 +144,7 @@ def test_killed_run_leaves_a_consistent_database_and_the_next_run_completes(db_p
     killed = mactl(db_path, "run", recipe, env={"MACTL_TEST_KILL_AFTER_STEP": "merge"})
     assert killed.returncode == 137
     # the import committed, the merge did not: no half-written people
-    assert query(db_path, "SELECT count(*) FROM source_record") == [(1007,)]
+    assert query(db_path, "SELECT count(*) FROM source_record") == [(827,)]
     assert query(db_path, "SELECT count(*) FROM person") == [(0,)]
     assert query(db_path, "SELECT count(*) FROM person_record") == [(0,)]
     assert query(db_path, "SELECT status FROM mactl_run") == [("running",)]
@@ -155,9 +155,9 @@ def test_killed_run_leaves_a_consistent_database_and_the_next_run_completes(db_p
     assert query(db_path, "SELECT run_id, status FROM mactl_run ORDER BY 1") == [(1, "killed"), (2, "ok")]
     assert query(db_path, "SELECT step, status FROM mactl_run_step WHERE run_id = 1 ORDER BY step_no") == [
         ("import", "ok"), ("merge", "killed"), ("export_people", "skipped"), ("report", "skipped")]
-    assert query(db_path, "SELECT count(*) FROM source_record") == [(1007,)]
+    assert query(db_path, "SELECT count(*) FROM source_record") == [(827,)]
     assert query(db_path, "SELECT count(*), count(DISTINCT person_id) FROM person") == [(326, 326)]
-    assert query(db_path, "SELECT count(*), count(DISTINCT record_id) FROM person_record") == [(1007, 1007)]
+    assert query(db_path, "SELECT count(*), count(DISTINCT record_id) FROM person_record") == [(827, 827)]
 
 
 def test_lock_file_is_removed_after_a_run(cli, db_path, recipe):

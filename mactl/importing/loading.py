@@ -8,7 +8,7 @@ quarantine. Header texts and fixed values are parameters, never pasted in.
 Records versus events: a contact list makes one record per row. An activity
 log (the engagement channel) repeats the same person on thousands of rows, so
 its rows are *collapsed*: one record per distinct identity tuple (every value
-that goes into source_record), whose ``source_row`` is the tuple's first row
+that goes into source_record; the campaign of a row is its event's), whose ``source_row`` is the tuple's first row
 and ``record_time`` its latest row time, while every row still becomes an
 event that keeps its own ``source_row``.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from mactl.importing.fields import IDENTIFIER_FIELDS, RECORD_TEXT_FIELDS, TIME_FIELDS
 
@@ -57,6 +58,8 @@ ACTIONS = {
 NO_IDENTIFIER = "no usable identifier (email, mobile phone, WeChat id or CRM id)"
 # Channels whose rows are activity of people, not sightings of contacts: one record per identity tuple.
 ACTIVITY_CHANNELS = ("engagement",)
+# Record fields that describe an activity row's event, not its person: kept on the event only.
+ACTIVITY_EVENT_FIELDS = ("utm_campaign",)
 
 
 @dataclass
@@ -130,7 +133,47 @@ def _phone_digits_sql(raw: str) -> str:
         ELSE {raw} END"""
 
 
-def _time_sql(raw: str, params: Params, timezone: str) -> str:
+@dataclass(frozen=True)
+class ZoneShift:
+    """A time zone's fixed UTC offset from ``since`` (local time) on: Asia/Shanghai has had +08:00 since 1991."""
+
+    since: datetime
+    offset_seconds: int  # UTC minus local
+
+
+def zone_shift_sql() -> str:
+    """Local midnights 1970–2100 in zone $1 with their UTC offset (UTC minus local, seconds); the last change
+    and the final offset follow from them. Daily samples are enough: a DST period lasts months."""
+    return """WITH days AS (
+            SELECT d, epoch(timezone('UTC', timezone($1, d))) - epoch(d) AS offset_seconds
+            FROM generate_series(TIMESTAMP '1970-01-01', TIMESTAMP '2100-01-01', INTERVAL 1 DAY) AS t(d)),
+        final AS (SELECT offset_seconds FROM days WHERE d = TIMESTAMP '2100-01-01')
+        SELECT (SELECT max(d) FROM days WHERE offset_seconds <> (SELECT offset_seconds FROM final)),
+               (SELECT CAST(offset_seconds AS BIGINT) FROM final)"""
+
+
+def zone_shift(last_change: datetime | None, offset_seconds: int) -> ZoneShift | None:
+    """The fixed offset to use from two days after the zone's last change (or from 1970 if it never changed);
+    None when the zone still changes before 2100 (daylight saving time): then every time goes through ICU."""
+    if last_change is None:
+        return ZoneShift(datetime(1970, 1, 1), offset_seconds)
+    if last_change >= datetime(2099, 1, 1):
+        return None
+    return ZoneShift(last_change + timedelta(days=2), offset_seconds)
+
+
+def _to_utc(local: str, zone: str, shift: ZoneShift | None, params: Params) -> str:
+    """A local time to naive UTC. A time zone's rules (ICU) cost more than parsing the text; where the zone's
+    offset is fixed (Asia/Shanghai since 1991) it is added instead, for the same result."""
+    rules = f"timezone('UTC', timezone({zone}, {local}))"
+    if shift is None:
+        return rules
+    # DuckDB computes the repeated {local} once (common subexpressions of a projection)
+    return (f"CASE WHEN {local} >= {params.add(shift.since)} THEN {local} + to_seconds({params.add(shift.offset_seconds)}) "
+            f"ELSE {rules} END")
+
+
+def _time_sql(raw: str, params: Params, timezone: str, shift: ZoneShift | None = None) -> str:
     """Local time text (ISO, 2026/9/16 14:05, 2026年9月16日, Excel serial) → naive UTC; NULL if unparseable."""
     if raw == NULL_TEXT:
         return "CAST(NULL AS TIMESTAMP)"
@@ -143,8 +186,8 @@ def _time_sql(raw: str, params: Params, timezone: str) -> str:
     with_offset = f"CASE WHEN regexp_matches({raw}, '(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$') THEN timezone('UTC', try_cast({raw} AS TIMESTAMPTZ)) END"
     # COALESCE evaluates an argument only for the rows still NULL: the common forms (no format has an
     # offset, and none reads a bare Excel serial) skip both regular expressions.
-    common = f"timezone('UTC', timezone({zone}, try_strptime({raw}, {formats})))"
-    return f"COALESCE({common}, {with_offset}, timezone('UTC', timezone({zone}, {local})))"
+    common = _to_utc(f"try_strptime({raw}, {formats})", zone, shift, params)
+    return f"COALESCE({common}, {with_offset}, {_to_utc(local, zone, shift, params)})"
 
 
 def _flag_sql(raw: str, params: Params) -> str:
@@ -169,7 +212,7 @@ def _minutes_sql(raw: str) -> str:
 
 
 def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str, record_base: int,
-              collapse: bool = False) -> Staging:
+              collapse: bool = False, shift: ZoneShift | None = None) -> Staging:
     """Statements (step, SQL, parameters) that CREATE the staging table (or view) ``target``: cleaned
     fields, problem flags, attributes, record ids for rows with an identifier.
 
@@ -184,7 +227,8 @@ def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str, record_b
     # the cleaned values of a record: a collapsed record is one distinct tuple of these
     key: list[str] = []
     for name in RECORD_TEXT_FIELDS:
-        raw = _raw(plan, params, name)
+        # an activity row's campaign is the event's (which newsletter was opened), not the person's
+        raw = NULL_TEXT if collapse and name in ACTIVITY_EVENT_FIELDS else _raw(plan, params, name)
         record_cols.append(f"{raw} AS {name}")
         if raw != NULL_TEXT:
             key.append(name)
@@ -221,7 +265,7 @@ def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str, record_b
     for name in TIME_FIELDS:
         raw = _raw(plan, params, name)
         row_cols.append(f"{raw} AS {name}_raw")
-        row_cols.append(f"{_time_sql(raw, params, timezone)} AS {name}")
+        row_cols.append(f"{_time_sql(raw, params, timezone, shift)} AS {name}")
     row_cols.append(f"{_flag_sql(_raw(plan, params, 'replay_watched'), params)} AS replay_watched")
     row_cols.append(f"{_minutes_sql(_raw(plan, params, 'watch_minutes'))} AS watch_minutes")
     for name in ("form_name", "url", "notes", "event_action"):
@@ -382,17 +426,20 @@ def quarantine_sql(stage: str, raw: str, headers: list[str], checks: list[tuple[
     ``fixed`` holds $batch_id, $source_file and $source_sheet.
     """
     params = Params()
-    parts = []
-    for condition, header, value, reason in checks:
-        parts.append(
-            f"SELECT _row, CAST({params.add(header)} AS VARCHAR) AS column_name, {value} AS value, "
-            f"{params.add(reason)} AS reason, has_identifier AS row_imported FROM {stage} WHERE {condition}"
-        )
+    # one scan of the staged rows (ten million in an activity log) keeps the few with a problem
+    flags = ", ".join(f"({condition}) AS f{i}, {value} AS v{i}" for i, (condition, _, value, _) in enumerate(checks))
+    any_problem = " OR ".join(f"({condition})" for condition, _, _, _ in checks)
+    parts = [
+        f"SELECT _row, CAST({params.add(header)} AS VARCHAR) AS column_name, v{i} AS value, "
+        f"{params.add(reason)} AS reason, has_identifier AS row_imported FROM flagged WHERE f{i}"
+        for i, (_, header, _, reason) in enumerate(checks)
+    ]
     row_pairs = ", ".join(f"{params.add(h)}, s.c{i}" for i, h in enumerate(headers))
     values = dict(params.values)
     values.update(fixed)
     sql = f"""INSERT INTO quarantine (batch_id, source_file, source_sheet, source_row, column_name, value, reason,
             row_imported, row_data)
+        WITH flagged AS MATERIALIZED (SELECT _row, has_identifier, {flags} FROM {stage} WHERE {any_problem})
         SELECT $batch_id, $source_file, $source_sheet, q._row, q.column_name, q.value, q.reason, q.row_imported,
                json_object({row_pairs})
         FROM ({' UNION ALL '.join(parts)}) AS q JOIN {raw} AS s ON s._row = q._row"""

@@ -313,7 +313,7 @@ def _load_sheet(ws, sheet, plan, rule, result: FileResult, out: SheetResult, opt
     out.rows = sheet.load(ws, _SHEET)
     record_base = int(ws.get_setting("next_id.record", "0") or 0)
     collapse = result.channel in loading.ACTIVITY_CHANNELS
-    staging = loading.stage_sql(plan, _SHEET, _IDS, timezone, record_base, collapse=collapse)
+    staging = loading.stage_sql(plan, _SHEET, _IDS, timezone, record_base, collapse=collapse, shift=_zone_shift(ws, timezone))
     for step, sql, params in staging.statements:
         ws.sql(STAGE, step, sql, params)
     out.records = int(ws.scalar(STAGE, "count records", f"SELECT count(*) FROM {staging.records} WHERE _row = record_row"))
@@ -345,6 +345,17 @@ def _load_sheet(ws, sheet, plan, rule, result: FileResult, out: SheetResult, opt
     out.quarantined_rows = int(ws.scalar(STAGE, "count unidentified", f"SELECT count(*) FROM {_IDS} WHERE NOT has_identifier"))
     for kind, name in [*staging.drop, ("TABLE", _SHEET)]:
         ws.sql(STAGE, "drop temp", f"DROP {kind} IF EXISTS {name}")
+
+
+_ZONE_SHIFTS: dict[str, loading.ZoneShift | None] = {}
+
+
+def _zone_shift(ws: Workspace, timezone: str) -> loading.ZoneShift | None:
+    """The zone's fixed offset (if it has one lately), from DuckDB's own time zone rules; once per process."""
+    if timezone not in _ZONE_SHIFTS:
+        last_change, offset = ws.fetchone(STAGE, "time zone offset", loading.zone_shift_sql(), [timezone])
+        _ZONE_SHIFTS[timezone] = loading.zone_shift(last_change, int(offset))
+    return _ZONE_SHIFTS[timezone]
 
 
 def _insert_events(ws: Workspace, sheet: SheetTable, rule: SourceRule | None, result: FileResult, imported_at) -> int:
