@@ -33,9 +33,9 @@ _MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)", re.I
 PROFILE_PATH = os.environ.get("MACTL_PROFILE")
 
 
-def _profile_line(stage: str, step: str, seconds: float) -> None:
+def _profile_line(stage: str, step: str, seconds: float, cpu_seconds: float) -> None:
     with open(PROFILE_PATH, "a", encoding="utf-8") as out:
-        out.write(f"{stage}\t{step}\t{seconds:.3f}\n")
+        out.write(f"{stage}\t{step}\t{seconds:.3f}\t{cpu_seconds:.3f}\n")
 
 
 def quote_ident(name: str) -> str:
@@ -90,7 +90,7 @@ class Workspace:
     # -- SQL -------------------------------------------------------------
     def sql(self, stage: str, step: str, sql: str, params: Sequence[Any] | dict | None = None):
         """Run one statement; failures are re-raised as StageError naming stage, step and SQL."""
-        started = time.perf_counter() if PROFILE_PATH else 0.0
+        started, cpu_started = (time.perf_counter(), time.process_time()) if PROFILE_PATH else (0.0, 0.0)
         try:
             if params is None:
                 result = self.con.execute(sql)
@@ -99,7 +99,7 @@ class Workspace:
         except duckdb.Error as exc:
             raise StageError(stage, step, sql, exc) from exc
         if PROFILE_PATH:
-            _profile_line(stage, step, time.perf_counter() - started)
+            _profile_line(stage, step, time.perf_counter() - started, time.process_time() - cpu_started)
         return result
 
     def fetchall(self, stage: str, step: str, sql: str, params=None) -> list[tuple]:
