@@ -303,16 +303,18 @@ def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str, record_b
     computed = [c for c in row_cols if c not in constant]
     times = [f for f in TIME_FIELDS if f"{_time_sql(NULL_TEXT, params, timezone)} AS {f}" not in constant]
     computed.append(f"COALESCE({', '.join(times)}) AS record_time" if times else "CAST(NULL AS TIMESTAMP) AS record_time")
+    # _tuple, a hash of the raw tuple, joins rows to their tuple on one integer instead of every text column
     rows_sql = f"""CREATE OR REPLACE TEMP TABLE {rows} AS
-        SELECT _row, {keep}{', '.join(computed)} FROM {source}"""
+        SELECT _row, {keep}hash({', '.join(raw_key) or 'NULL'}) AS _tuple, {', '.join(computed)} FROM {source}"""
     # A tuple's record: cleaned values decide (two raw spellings that clean alike are one record);
     # its row is the first row of any of its spellings, its times the earliest and latest of all.
     # _row is the tuple's first row, so `_row = record_row` marks the tuple that writes the record.
     cleaned_key = ", ".join(key) or "true"
     tuples_sql = f"""CREATE OR REPLACE TEMP TABLE {tuples} AS
         WITH raw_tuples AS (
-            SELECT {keep}min(_row) AS _row, min(record_time) AS first_time, max(record_time) AS last_time
-            FROM {rows} GROUP BY ALL),
+            SELECT *, count(*) OVER (PARTITION BY _tuple) AS _shared
+            FROM (SELECT _tuple, {keep}min(_row) AS _row, min(record_time) AS first_time, max(record_time) AS last_time
+                  FROM {rows} GROUP BY ALL)),
         cleaned AS (SELECT raw_tuples.*, {', '.join(record_cols)} FROM raw_tuples),
         grouped AS (
             SELECT _row, min(_row) OVER w AS record_row, min(first_time) OVER w AS record_earliest,
@@ -323,12 +325,14 @@ def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str, record_b
         SELECT cleaned.* EXCLUDE (first_time, last_time), ids.record_id, grouped.record_row,
                grouped.record_earliest, grouped.record_latest
         FROM cleaned LEFT JOIN grouped USING (_row) LEFT JOIN ids ON ids.record_row = grouped.record_row"""
-    # Every row gets its tuple's record. NULLs are values here (IS NOT DISTINCT FROM): a row without a
-    # phone and one with the same email and a phone are two different tuples.
+    # Every row gets its tuple's record, by hash; the few tuples that share a hash (_shared > 1) also
+    # compare their values. NULLs are values here (IS NOT DISTINCT FROM): a row without a phone and one
+    # with the same email and a phone are two different tuples.
     same = " AND ".join(f"r.{k} IS NOT DISTINCT FROM t.{k}" for k in raw_key) or "true"
     view = f"""CREATE OR REPLACE TEMP VIEW {target} AS
-        SELECT r.*, {''.join(c + ', ' for c in constant)}t.* EXCLUDE ({keep}_row)
-        FROM {rows} AS r JOIN {tuples} AS t ON {same}"""
+        SELECT r.*, {''.join(c + ', ' for c in constant)}t.* EXCLUDE ({keep}_row, _tuple, _shared)
+        FROM {rows} AS r JOIN {tuples} AS t ON r._tuple = t._tuple
+        WHERE t._shared = 1 OR ({same})"""
     return Staging(
         statements=[
             ("clean rows", rows_sql, used_params(rows_sql, params.values)),

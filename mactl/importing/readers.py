@@ -101,7 +101,8 @@ def _read_excel(path: Path, only_sheet: str | None, header_row: int | None) -> F
             rows = workbook.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
         except Exception as exc:
             raise InputFileError(str(path), f"sheet '{meta.name}' cannot be read ({type(exc).__name__})", "Open and re-save the file") from None
-        text_rows = [[_cell_text(v) for v in row] for row in rows]
+        # most cells are text: strip them here, and call _cell_text only for the others
+        text_rows = [[v.strip() if type(v) is str else _cell_text(v) for v in row] for row in rows]
         if not any(any(c for c in row) for row in text_rows):
             notes.append(f"sheet '{meta.name}' is empty: skipped")
             continue
