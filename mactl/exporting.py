@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,39 +80,59 @@ def write_rows(
 
 
 def write_xlsx(path: str | Path, sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]) -> int:
-    """Write one or more sheets: bold frozen header, a CJK font, column widths fitted to the data."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils.indexed_list import IndexedList
+    """Write one or more sheets: bold frozen header, a CJK font, column widths fitted to the data.
+
+    XlsxWriter streams rows to disk (constant memory) and writes large sheets about twice as fast as
+    openpyxl. Text is always written as text: never as a formula, a link or a number.
+    """
+    import xlsxwriter
 
     rows_written = 0
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    body_font = Font(name=CJK_FONT, size=10)
-    header_font = Font(name=CJK_FONT, size=10, bold=True)
-    # the CJK font as the workbook's default (font 0), so body cells need no style of their own:
-    # styling each cell made openpyxl hash a style per cell, most of the time of a large export
-    workbook._fonts = IndexedList([body_font])
-    for sheet_name, columns, rows in sheets:
-        sheet = workbook.create_sheet(title=_safe_sheet_name(sheet_name))
-        widths = [_display_width(str(c)) for c in columns]
-        sheet.append([neutralise(str(c)) for c in columns])
-        for cell in sheet[1]:
-            cell.font = header_font
-        for sheet_rows, row in enumerate(rows, start=2):
-            if sheet_rows > XLSX_MAX_ROWS:
-                raise UsageError(f"{path}: more than {XLSX_MAX_ROWS - 1:,} rows do not fit in one .xlsx sheet; "
-                                 "write .csv or .parquet instead")
-            values = [None if v is None else neutralise(_xlsx_value(v)) for v in row]
-            sheet.append(values)
-            rows_written += 1
-            for index, value in enumerate(values):
-                if value is not None and index < len(widths):
-                    widths[index] = max(widths[index], _display_width(str(value)))
-        for index, width in enumerate(widths, start=1):
-            sheet.column_dimensions[_column_letter(index)].width = min(max(width + 2, 8), 60)
-        sheet.freeze_panes = "A2"
-    workbook.save(path)
+    path = Path(path)
+    workbook = xlsxwriter.Workbook(str(path), {
+        "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+        "strings_to_numbers": False, "remove_timezone": True,
+        # the CJK font as the workbook's default, so body cells need no format of their own
+        "default_format_properties": {"font_name": CJK_FONT, "font_size": 10},
+    })
+    header_format = workbook.add_format({"bold": True, "font_name": CJK_FONT, "font_size": 10})
+    time_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss", "font_name": CJK_FONT, "font_size": 10})
+    date_format = workbook.add_format({"num_format": "yyyy-mm-dd", "font_name": CJK_FONT, "font_size": 10})
+    try:
+        for sheet_name, columns, rows in sheets:
+            sheet = workbook.add_worksheet(_safe_sheet_name(sheet_name))
+            widths = [_display_width(str(c)) for c in columns]
+            sheet.write_row(0, 0, [neutralise(str(c)) for c in columns], header_format)
+            sheet.freeze_panes(1, 0)
+            row_index = 0
+            for row_index, row in enumerate(rows, start=1):
+                if row_index >= XLSX_MAX_ROWS:
+                    raise UsageError(f"{path}: more than {XLSX_MAX_ROWS - 1:,} rows do not fit in one .xlsx sheet; "
+                                     "write .csv or .parquet instead")
+                for index, value in enumerate(row):
+                    if value is None:
+                        continue
+                    value = neutralise(_xlsx_value(value))
+                    if isinstance(value, str):
+                        sheet.write_string(row_index, index, value)
+                    elif isinstance(value, bool):
+                        sheet.write_boolean(row_index, index, value)
+                    elif isinstance(value, (int, float)):
+                        sheet.write_number(row_index, index, value)
+                    elif isinstance(value, datetime):
+                        sheet.write_datetime(row_index, index, value, time_format)
+                    else:  # a date
+                        sheet.write_datetime(row_index, index, value, date_format)
+                    if index < len(widths):
+                        widths[index] = max(widths[index], _display_width(str(value)))
+            rows_written += row_index
+            for index, width in enumerate(widths):
+                sheet.set_column(index, index, min(max(width + 2, 8), 60))
+    except BaseException:
+        workbook.close()
+        path.unlink(missing_ok=True)
+        raise
+    workbook.close()
     return rows_written
 
 
@@ -181,14 +202,6 @@ def _xlsx_value(value: Any) -> Any:
 def _display_width(text: str) -> int:
     # CJK characters take two columns
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text[:60])
-
-
-def _column_letter(index: int) -> str:
-    letters = ""
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def _safe_sheet_name(name: str) -> str:
