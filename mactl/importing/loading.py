@@ -98,6 +98,7 @@ class Params:
 
 NULL_TEXT = "CAST(NULL AS VARCHAR)"
 _CONSTANT_NULL = re.compile(r"CAST\(NULL AS [A-Z]+\) AS [a-z_]+")
+_ALIAS = re.compile(r"c[0-9]+ AS [a-z_]+")
 
 
 @dataclass
@@ -107,6 +108,7 @@ class Staging:
     statements: list[tuple[str, str, dict]]  # (step, SQL, parameters)
     records: str  # rows with `_row = record_row` write the records
     drop: list[tuple[str, str]]  # (TABLE | VIEW, name), in order
+    raw: str  # the table with the sheet's cells (c0 … cN, _row) from here on, for quarantined rows
 
 
 def _raw(plan: SheetPlan, params: Params, name: str) -> str:
@@ -289,7 +291,8 @@ def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str, record_b
             SELECT cleaned.*, ids.record_id, CASE WHEN has_identifier THEN _row END AS record_row,
                    record_time AS record_earliest, record_time AS record_latest
             FROM cleaned LEFT JOIN ids USING (_row)"""
-        return Staging(statements=[("clean values", sql, params.values)], records=target, drop=[("TABLE", target)])
+        return Staging(statements=[("clean values", sql, params.values)], records=target, drop=[("TABLE", target)],
+                       raw=source)
     # Collapsed: the record-level work runs once per distinct tuple of the raw record columns (a few
     # hundred thousand in ten million rows of an activity log), the row-level work once per row, and
     # the staging "table" is a view joining the two: ten million wide rows are never materialised.
@@ -300,12 +303,16 @@ def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str, record_b
     # Columns the sheet does not have are NULL constants: kept out of the ten-million-row table
     # (stored, they would cost a full NULL column each) and added back by the view.
     constant = [c for c in row_cols if _CONSTANT_NULL.fullmatch(c)]
-    computed = [c for c in row_cols if c not in constant]
+    # The rows table keeps every cell (the sheet's table is dropped once it exists: one copy of ten
+    # million rows in memory, not two); a field that is a cell as it is becomes a name in the view.
+    aliases = [f"r.{c}" for c in row_cols if _ALIAS.fullmatch(c)]
+    computed = [c for c in row_cols if c not in constant and not _ALIAS.fullmatch(c)]
+    cells = "".join(f"c{i}, " for i in range(len(plan.headers)))
     times = [f for f in TIME_FIELDS if f"{_time_sql(NULL_TEXT, params, timezone)} AS {f}" not in constant]
     computed.append(f"COALESCE({', '.join(times)}) AS record_time" if times else "CAST(NULL AS TIMESTAMP) AS record_time")
     # _tuple, a hash of the raw tuple, joins rows to their tuple on one integer instead of every text column
     rows_sql = f"""CREATE OR REPLACE TEMP TABLE {rows} AS
-        SELECT _row, {keep}hash({', '.join(raw_key) or 'NULL'}) AS _tuple, {', '.join(computed)} FROM {source}"""
+        SELECT _row, {cells}hash({', '.join(raw_key) or 'NULL'}) AS _tuple, {', '.join(computed)} FROM {source}"""
     # A tuple's record: cleaned values decide (two raw spellings that clean alike are one record);
     # its row is the first row of any of its spellings, its times the earliest and latest of all.
     # _row is the tuple's first row, so `_row = record_row` marks the tuple that writes the record.
@@ -330,7 +337,7 @@ def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str, record_b
     # with the same email and a phone are two different tuples.
     same = " AND ".join(f"r.{k} IS NOT DISTINCT FROM t.{k}" for k in raw_key) or "true"
     view = f"""CREATE OR REPLACE TEMP VIEW {target} AS
-        SELECT r.*, {''.join(c + ', ' for c in constant)}t.* EXCLUDE ({keep}_row, _tuple, _shared)
+        SELECT r.*, {''.join(c + ', ' for c in aliases + constant)}t.* EXCLUDE ({keep}_row, _tuple, _shared)
         FROM {rows} AS r JOIN {tuples} AS t ON r._tuple = t._tuple
         WHERE t._shared = 1 OR ({same})"""
     return Staging(
@@ -341,6 +348,7 @@ def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str, record_b
         ],
         records=tuples,
         drop=[("VIEW", target), ("TABLE", rows), ("TABLE", tuples)],
+        raw=rows,
     )
 
 

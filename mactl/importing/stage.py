@@ -316,6 +316,8 @@ def _load_sheet(ws, sheet, plan, rule, result: FileResult, out: SheetResult, opt
     staging = loading.stage_sql(plan, _SHEET, _IDS, timezone, record_base, collapse=collapse, shift=_zone_shift(ws, timezone))
     for step, sql, params in staging.statements:
         ws.sql(STAGE, step, sql, params)
+    if staging.raw != _SHEET:  # the staging tables keep the cells now
+        ws.sql(STAGE, "drop sheet", f"DROP TABLE {_SHEET}")
     out.records = int(ws.scalar(STAGE, "count records", f"SELECT count(*) FROM {staging.records} WHERE _row = record_row"))
     _next_id(ws, "record", out.records)
     ws.sql(STAGE, "insert records", loading.insert_records_sql(staging.records),
@@ -335,7 +337,7 @@ def _load_sheet(ws, sheet, plan, rule, result: FileResult, out: SheetResult, opt
         checks.append(("event_action IS NOT NULL AND action_type IS NULL", plan.header_of("event_action"), "event_action",
                        "unknown action (not open, click, bounce, unsubscribe, page view, download or read): no event recorded"))
     sql, params = loading.quarantine_sql(
-        _IDS, _SHEET, sheet.headers, checks,
+        _IDS, staging.raw, sheet.headers, checks,
         {"batch_id": result.batch_id, "source_file": result.file, "source_sheet": sheet.sheet},
     )
     before = int(ws.scalar(STAGE, "count quarantine", "SELECT count(*) FROM quarantine WHERE batch_id = ?", [result.batch_id]))
