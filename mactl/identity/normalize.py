@@ -435,10 +435,11 @@ def normalize_records(ws: Workspace, *, region: str = "CN", progress: Progress |
     _SIMPLIFIED.clear()
     report(progress, "normalising", 3, 4)
     _load_frame(ws, "_norm_phones", phones)
+    ws.sql(STAGE, "phone lookup", phone_lookup_sql())
     _load_frame(ws, "_norm_names", name_frame)
     _load_frame(ws, "_norm_companies", company_frame)
     ws.sql(STAGE, "write record_norm", insert_norm_sql(), [list(ROLE_LOCAL_PARTS), list(FREEMAIL_DOMAINS)])
-    for table in ("_norm_new", "_norm_phone_fast", "_norm_phones", "_norm_names", "_norm_companies"):
+    for table in ("_norm_new", "_norm_phone_fast", "_norm_phones", "_norm_phone", "_norm_names", "_norm_companies"):
         ws.sql(STAGE, "drop temp", f"DROP TABLE IF EXISTS {table}")
     report(progress, "normalising", 4, 4)
     return count
@@ -469,6 +470,22 @@ def _load_frame(ws: Workspace, table: str, frame: pd.DataFrame) -> None:
     ws.load_frame(STAGE, table, frame, select=casts)
 
 
+def phone_lookup_sql() -> str:
+    """One row per distinct raw phone text: the SQL result where SQL knew the form, phonenumbers' otherwise.
+
+    ``landline`` is the landline found in a phone column, ``as_landline`` the value of a landline column;
+    one lookup table (not the two halves) keeps the join of every record to two lookups."""
+    return """
+        CREATE OR REPLACE TEMP TABLE _norm_phone AS
+        SELECT f.raw,
+               COALESCE(f.e164, p.phone) AS phone,
+               CASE WHEN f.e164 IS NOT NULL OR f.fixed IS NOT NULL THEN true ELSE COALESCE(p.phone_valid, false) END AS phone_valid,
+               CASE WHEN f.e164 IS NOT NULL THEN 'mobile' WHEN f.fixed IS NOT NULL THEN 'landline' ELSE p.phone_kind END AS phone_kind,
+               COALESCE(f.fixed, p.landline) AS landline,
+               COALESCE(f.e164, f.fixed, p.landline, p.phone) AS as_landline
+        FROM _norm_phone_fast f LEFT JOIN _norm_phones p ON p.raw = f.raw"""
+
+
 def insert_norm_sql() -> str:
     """Join the per-value results back to the new records. Parameters: role local parts, free-mail domains."""
     return f"""
@@ -479,18 +496,13 @@ def insert_norm_sql() -> str:
                CASE WHEN r.e_ok THEN split_part(r.e, '@', 2) END,
                CASE WHEN r.e_ok THEN list_contains(?, split_part(r.e, '@', 1)) END,
                CASE WHEN r.e_ok THEN list_contains(?, split_part(r.e, '@', 2)) END,
-               COALESCE(f.e164, p.phone),
-               CASE WHEN r.phone IS NULL THEN NULL WHEN f.e164 IS NOT NULL OR f.fixed IS NOT NULL THEN true
-                    ELSE COALESCE(p.phone_valid, false) END,
-               CASE WHEN f.e164 IS NOT NULL THEN 'mobile' WHEN f.fixed IS NOT NULL THEN 'landline' ELSE p.phone_kind END,
-               COALESCE(lf.e164, lf.fixed, l.landline, l.phone, f.fixed, p.landline),
+               p.phone, p.phone_valid, p.phone_kind,
+               COALESCE(l.as_landline, p.landline),
                n.name, n.name_script, n.surname, n.given_name, n.surname_only, n.honorific, n.gender_hint, n.name_pinyin,
                c.company, c.company_key, c.company_pinyin, c.company_region,
                r.wechat_unionid, r.wechat_openid, r.crm_id
         FROM _norm_new r
-        LEFT JOIN _norm_phone_fast f ON f.raw = r.phone
-        LEFT JOIN _norm_phones p ON p.raw = r.phone
-        LEFT JOIN _norm_phone_fast lf ON lf.raw = r.landline
-        LEFT JOIN _norm_phones l ON l.raw = r.landline
+        LEFT JOIN _norm_phone p ON p.raw = r.phone
+        LEFT JOIN _norm_phone l ON l.raw = r.landline
         LEFT JOIN _norm_names n ON n.raw = r.name
         LEFT JOIN _norm_companies c ON c.raw = r.company"""
