@@ -9,10 +9,11 @@ values only, through OpenCC, pypinyin and phonenumbers, joined back in SQL.
 from __future__ import annotations
 
 import re
-from operator import attrgetter
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
-from functools import lru_cache
+from functools import cache, lru_cache
+from operator import attrgetter
 
 import pandas as pd
 
@@ -309,7 +310,7 @@ _REGION_NAMES = frozenset(PROVINCES_AND_CITIES + tuple(p + "市" for p in PROVIN
 _PLACES_LONGEST_FIRST = tuple(sorted(PROVINCES_AND_CITIES, key=len, reverse=True))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _longest_first(words: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(words, key=len, reverse=True))
 
@@ -425,6 +426,15 @@ def _landline_sql(column: str) -> str:
                 THEN '+86' || substr({digits}, 2) END"""
 
 
+def _phone_fast_sql() -> str:
+    """Mainland mobiles and landlines of the new records, in SQL (the bulk of the data)."""
+    return f"""
+        CREATE OR REPLACE TEMP TABLE _norm_phone_fast AS
+        SELECT raw, {_mobile_sql('raw')} AS e164, {_landline_sql('raw')} AS fixed
+        FROM (SELECT DISTINCT phone AS raw FROM _norm_new WHERE phone IS NOT NULL
+              UNION SELECT DISTINCT landline FROM _norm_new WHERE landline IS NOT NULL)"""
+
+
 def normalize_records(ws: Workspace, *, region: str = "CN", progress: Progress | None = None) -> int:
     """Fill record_norm for source records that have no row yet; returns how many were normalised."""
     ws.sql(STAGE, "forget removed records",
@@ -440,23 +450,23 @@ def normalize_records(ws: Workspace, *, region: str = "CN", progress: Progress |
         ws.sql(STAGE, "drop temp", "DROP TABLE _norm_new")
         return 0
     report(progress, "normalising", 0, 4)
-    # phones: mainland mobiles and landlines in SQL; the rest (foreign, extensions, odd forms) through phonenumbers
-    ws.sql(STAGE, "mobiles and landlines", f"""
-        CREATE OR REPLACE TEMP TABLE _norm_phone_fast AS
-        SELECT raw, {_mobile_sql('raw')} AS e164, {_landline_sql('raw')} AS fixed
-        FROM (SELECT DISTINCT phone AS raw FROM _norm_new WHERE phone IS NOT NULL
-              UNION SELECT DISTINCT landline FROM _norm_new WHERE landline IS NOT NULL)""")
+    names = _column(ws, "distinct names", "SELECT DISTINCT name FROM _norm_new WHERE name IS NOT NULL")
+    companies = _column(ws, "distinct companies", "SELECT DISTINCT company FROM _norm_new WHERE company IS NOT NULL")
+    # DuckDB sorts out the phones while Python works through names and companies (a query releases the
+    # GIL); the connection stays with one thread at a time: this one touches it again only after result()
+    with ThreadPoolExecutor(max_workers=1) as background:
+        fast_phones = background.submit(ws.sql, STAGE, "mobiles and landlines", _phone_fast_sql())
+        _prime_simplified([_cjk_name_text(unicodedata.normalize("NFKC", v).strip()) for v in names])
+        name_frame = _frame(names, _name_fields, NameNorm)
+        report(progress, "normalising", 1, 4)
+        _prime_simplified([_company_text(v) for v in companies])
+        company_frame = _frame(companies, _as_fields(normalize_company, CompanyNorm), CompanyNorm)
+        _SIMPLIFIED.clear()
+        report(progress, "normalising", 2, 4)
+        fast_phones.result()
+    # the phones SQL could not read (foreign, extensions, odd forms) through phonenumbers
     slow = _column(ws, "other phones", "SELECT raw FROM _norm_phone_fast WHERE e164 IS NULL AND fixed IS NULL")
     phones = _frame(slow, _as_fields(lambda raw: normalize_phone(raw, region), PhoneNorm), PhoneNorm)
-    report(progress, "normalising", 1, 4)
-    names = _column(ws, "distinct names", "SELECT DISTINCT name FROM _norm_new WHERE name IS NOT NULL")
-    _prime_simplified([_cjk_name_text(unicodedata.normalize("NFKC", v).strip()) for v in names])
-    name_frame = _frame(names, _name_fields, NameNorm)
-    report(progress, "normalising", 2, 4)
-    companies = _column(ws, "distinct companies", "SELECT DISTINCT company FROM _norm_new WHERE company IS NOT NULL")
-    _prime_simplified([_company_text(v) for v in companies])
-    company_frame = _frame(companies, _as_fields(normalize_company, CompanyNorm), CompanyNorm)
-    _SIMPLIFIED.clear()
     report(progress, "normalising", 3, 4)
     _load_frame(ws, "_norm_phones", phones)
     ws.sql(STAGE, "phone lookup", phone_lookup_sql())
