@@ -122,24 +122,24 @@ def write_people_sql() -> list[tuple[str, str]]:
         ("clear contacts", f"DELETE FROM person_contact WHERE {in_scope} OR person_id IN (SELECT person_id FROM _id_golden)"),
         ("write contacts", """
             INSERT INTO person_contact
-            SELECT f.person_id, kind, value, true, any_value(detail), min(first_seen), max(seen)
-            FROM (
-                SELECT l.label, 'email' AS kind, n.email AS value,
-                       CASE WHEN n.email_is_role THEN 'role' WHEN n.email_is_freemail THEN 'freemail' END AS detail,
+            -- the records' contacts read once (not once per kind), grouped per component, then named by person
+            WITH r AS MATERIALIZED (
+                SELECT l.label, n.email, n.email_is_role, n.email_is_freemail, n.phone, n.phone_kind, n.landline,
                        COALESCE(s.first_record_time, s.record_time, s.imported_at) AS first_seen,
                        COALESCE(s.record_time, s.imported_at) AS seen
                 FROM _id_label l JOIN record_norm n USING (record_id) JOIN source_record s USING (record_id)
-                WHERE n.email IS NOT NULL
-                UNION ALL
-                SELECT l.label, 'phone', n.phone, n.phone_kind,
-                       COALESCE(s.first_record_time, s.record_time, s.imported_at), COALESCE(s.record_time, s.imported_at)
-                FROM _id_label l JOIN record_norm n USING (record_id) JOIN source_record s USING (record_id)
-                WHERE n.phone IS NOT NULL
-                UNION ALL
-                SELECT l.label, 'phone', n.landline, 'landline',
-                       COALESCE(s.first_record_time, s.record_time, s.imported_at), COALESCE(s.record_time, s.imported_at)
-                FROM _id_label l JOIN record_norm n USING (record_id) JOIN source_record s USING (record_id)
-                WHERE n.landline IS NOT NULL) c
-            JOIN _id_final f USING (label)
-            GROUP BY f.person_id, kind, value"""),
+                WHERE n.email IS NOT NULL OR n.phone IS NOT NULL OR n.landline IS NOT NULL)
+            SELECT f.person_id, c.kind, c.value, true, c.detail, c.first_seen, c.last_seen
+            FROM (
+                SELECT label, kind, value, any_value(detail) AS detail, min(first_seen) AS first_seen, max(seen) AS last_seen
+                FROM (
+                    SELECT label, 'email' AS kind, email AS value,
+                           CASE WHEN email_is_role THEN 'role' WHEN email_is_freemail THEN 'freemail' END AS detail, first_seen, seen
+                    FROM r WHERE email IS NOT NULL
+                    UNION ALL
+                    SELECT label, 'phone', phone, phone_kind, first_seen, seen FROM r WHERE phone IS NOT NULL
+                    UNION ALL
+                    SELECT label, 'phone', landline, 'landline', first_seen, seen FROM r WHERE landline IS NOT NULL)
+                GROUP BY label, kind, value) c
+            JOIN _id_final f USING (label)"""),
     ]

@@ -55,26 +55,36 @@ def build_record_view_sql() -> str:
         FROM record_norm n"""
 
 
-def build_keys_sql(rules: tuple[str, ...], source: str = "_id_rec", target: str = "_id_keys") -> str:
-    """One row per (record, strong key) for the enabled exact rules."""
+def build_keys_sql(rules: tuple[str, ...], source: str = "_id_rec", target: str = "_id_keys",
+                   name_columns: bool = True) -> str:
+    """One row per (record, strong key) for the enabled exact rules.
+
+    ``name_columns`` carries each record's name signature, surname-only form and gender along, so
+    the key groups and their edges need no join back to the records."""
+    names = ", sig, sur, gender" if name_columns else ""
+    empty_names = ", CAST(NULL AS VARCHAR) AS sig, CAST(NULL AS VARCHAR) AS sur, CAST(NULL AS VARCHAR) AS gender" if name_columns else ""
     parts = [
-        f"SELECT record_id, '{rule}' AS rule, {column} AS key FROM {source} WHERE {column} IS NOT NULL AND {condition}"
+        f"SELECT record_id, '{rule}' AS rule, {column} AS key{names} FROM {source} WHERE {column} IS NOT NULL AND {condition}"
         for rule, (column, condition) in STRONG_KEYS.items()
         if rule in rules
-    ] or ["SELECT CAST(NULL AS BIGINT) AS record_id, '' AS rule, '' AS key WHERE false"]
+    ] or [f"SELECT CAST(NULL AS BIGINT) AS record_id, '' AS rule, '' AS key{empty_names} WHERE false"]
     return f"CREATE OR REPLACE TEMP TABLE {target} AS " + " UNION ALL ".join(parts)
 
 
 def build_groups_sql() -> str:
+    """Keys shared by several records, with the bounds of their names.
+
+    min/max, not list(DISTINCT …): distinct aggregates over every key cost seconds, and min <> max
+    already tells whether a group holds more than one name form; the few that do are read as lists
+    by mark_shared_groups."""
     return """
         CREATE OR REPLACE TEMP TABLE _id_groups AS
-        SELECT k.rule, k.key, min(k.record_id) AS anchor, count(*) AS members,
-               COALESCE(list(DISTINCT r.sig) FILTER (WHERE r.sig IS NOT NULL), []) AS sigs,
-               COALESCE(list(DISTINCT r.sur) FILTER (WHERE r.sur IS NOT NULL), []) AS surs,
-               count(DISTINCT r.gender) AS genders,
+        SELECT rule, key, min(record_id) AS anchor, count(*) AS members,
+               min(sig) AS sig_min, max(sig) AS sig_max, min(sur) AS sur_min, max(sur) AS sur_max,
+               min(gender) AS gender_min, max(gender) AS gender_max,
                false AS shared
-        FROM _id_keys k JOIN _id_rec r USING (record_id)
-        GROUP BY k.rule, k.key HAVING count(*) > 1"""
+        FROM _id_keys
+        GROUP BY rule, key HAVING count(*) > 1"""
 
 
 def names_compatible(a: str, b: str) -> bool:
@@ -105,11 +115,24 @@ def group_is_consistent(sigs: list[str], surs: list[str], genders: int) -> bool:
     return len(surs) <= 1
 
 
+def groups_to_check_sql() -> str:
+    """The name forms of key groups with more than one (the only groups mark_shared_groups must examine)."""
+    return """
+        WITH mixed AS (
+            SELECT rule, key FROM _id_groups
+            WHERE sig_min <> sig_max OR sur_min <> sur_max OR gender_min <> gender_max
+               OR (sig_min IS NOT NULL AND sur_min IS NOT NULL))
+        SELECT k.rule, k.key,
+               COALESCE(list(DISTINCT k.sig) FILTER (WHERE k.sig IS NOT NULL), []) AS sigs,
+               COALESCE(list(DISTINCT k.sur) FILTER (WHERE k.sur IS NOT NULL), []) AS surs,
+               count(DISTINCT k.gender) AS genders
+        FROM _id_keys k SEMI JOIN mixed m ON m.rule = k.rule AND m.key = k.key
+        GROUP BY k.rule, k.key"""
+
+
 def mark_shared_groups(ws: Workspace) -> int:
     """Flag key groups whose names disagree; only groups with more than one name form are examined in Python."""
-    rows = ws.fetchall(STAGE, "groups to check", """
-        SELECT rule, key, sigs, surs, genders FROM _id_groups
-        WHERE len(sigs) > 1 OR len(surs) > 1 OR genders > 1 OR (len(sigs) >= 1 AND len(surs) >= 1)""")
+    rows = ws.fetchall(STAGE, "groups to check", groups_to_check_sql())
     shared = [(rule, key) for rule, key, sigs, surs, genders in rows if not group_is_consistent(sigs, surs, genders)]
     if shared:
         import pandas as pd
@@ -132,9 +155,9 @@ def build_strong_edges_sql() -> str:
         UNION ALL
         SELECT record_id, anchor, rule, key FROM (
             SELECT k.record_id, k.rule, k.key,
-                   min(k.record_id) OVER (PARTITION BY k.rule, k.key, r.sig) AS anchor
-            FROM _id_keys k JOIN _id_groups g USING (rule, key) JOIN _id_rec r USING (record_id)
-            WHERE g.shared AND r.sig IS NOT NULL)
+                   min(k.record_id) OVER (PARTITION BY k.rule, k.key, k.sig) AS anchor
+            FROM _id_keys k JOIN _id_groups g USING (rule, key)
+            WHERE g.shared AND k.sig IS NOT NULL)
         WHERE record_id <> anchor"""
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
-from functools import lru_cache
+from functools import cache, lru_cache
+from operator import attrgetter
 
 import pandas as pd
 
@@ -205,20 +207,30 @@ def _pinyin_surname_rank() -> dict[str, int]:
 
 
 def normalize_name(text: str | None) -> NameNorm:
-    empty = NameNorm(None, None, None, None, None, None, None, None)
+    return NameNorm(*_name_fields(text))
+
+
+_NO_NAME = (None,) * 8
+
+
+def _name_fields(text: str | None) -> tuple:
+    """NameNorm's fields as a plain tuple: the bulk path builds millions and skips the dataclass."""
     if text is None:
-        return empty
+        return _NO_NAME
     raw = unicodedata.normalize("NFKC", str(text)).strip()
     if raw.lower() in NON_NAMES:
-        return empty
+        return _NO_NAME
     if _CJK.search(raw) and not _LATIN.search(raw):
         return _cjk_name(_simplified(_cjk_name_text(raw)))
     return _latin_name(raw)
 
 
+_CJK_LAYOUT = re.compile(r"[\s·•.]+")
+
+
 def _cjk_name_text(raw: str) -> str:
     """张 伟 / 欧阳·娜娜 -> one run of characters (spaces and dots inside CJK names are layout, not content)."""
-    return re.sub(r"[\s·•.]+", "", raw)
+    return _CJK_LAYOUT.sub("", raw)
 
 
 _HONORIFIC_END = re.compile("(?<=.)(" + "|".join(word for word, _ in HONORIFICS) + ")$")
@@ -226,7 +238,7 @@ _HONORIFIC_GENDER = dict(HONORIFICS)
 _COMPOUND_START = re.compile("^(" + "|".join(COMPOUND_SURNAMES) + ")")
 
 
-def _cjk_name(name: str) -> NameNorm:
+def _cjk_name(name: str) -> tuple:
     honorific, gender = None, None
     match = _HONORIFIC_END.search(name)
     if match:
@@ -236,30 +248,35 @@ def _cjk_name(name: str) -> NameNorm:
     compound = _COMPOUND_START.match(name)
     surname = compound.group(1) if compound else name[:1]
     given = name[len(surname):] or None
-    surname_only = given is None
-    tokens = sorted(t for t in (_pinyin(surname), _pinyin(given) if given else None) if t)
-    return NameNorm(
-        name=name, name_script="cjk", surname=surname, given_name=given, surname_only=surname_only,
-        honorific=honorific, gender_hint=gender, name_pinyin=" ".join(tokens),
-    )
+    # the two pinyin tokens in sorted order, an empty one left out
+    first, second = _pinyin(surname), _pinyin(given) if given else ""
+    if first > second:
+        first, second = second, first
+    key = f"{first} {second}" if first else second
+    # NameNorm's field order
+    return name, "cjk", surname, given, given is None, honorific, gender, key
 
 
-def _latin_name(raw: str) -> NameNorm:
+_LATIN_HONORIFIC = re.compile(r"^(mr|mrs|ms|miss|mister|dr|prof)\.?\s+")
+_NAME_SEPARATORS = re.compile(r"[^\w\-']+")
+
+
+def _latin_name(raw: str) -> tuple:
     text = raw.lower()
     honorific, gender = None, None
-    match = re.match(r"^(mr|mrs|ms|miss|mister|dr|prof)\.?\s+", text)
+    match = _LATIN_HONORIFIC.match(text)
     if match:
         honorific, gender = match.group(1), LATIN_HONORIFICS[match.group(1)]
         text = text[match.end():]
     script = "mixed" if _CJK.search(text) else "latin"
     if "," in text:  # "Last, First" is certain about the surname
         last, _, first = text.partition(",")
-        surname = re.sub(r"[^\w\-']+", " ", last).strip()
-        given = re.sub(r"[^\w\-']+", " ", first).strip() or None
+        surname = _NAME_SEPARATORS.sub(" ", last).strip()
+        given = _NAME_SEPARATORS.sub(" ", first).strip() or None
     else:
-        tokens = [t for t in re.split(r"[^\w\-']+", text) if t]
+        tokens = [t for t in _NAME_SEPARATORS.split(text) if t]
         if not tokens:
-            return NameNorm(None, None, None, None, None, None, None, None)
+            return _NO_NAME
         if len(tokens) == 1:
             surname, given = tokens[0], None
         elif len(tokens) == 2 and _is_chinese_order(raw, tokens):
@@ -268,10 +285,8 @@ def _latin_name(raw: str) -> NameNorm:
             surname, given = tokens[-1], " ".join(tokens[:-1])
     name = f"{given} {surname}" if given else surname
     key_tokens = sorted(t for t in name.replace("-", "").split() if t)
-    return NameNorm(
-        name=name, name_script=script, surname=surname, given_name=given, surname_only=given is None and honorific is not None,
-        honorific=honorific, gender_hint=gender, name_pinyin=" ".join(key_tokens),
-    )
+    # NameNorm's field order
+    return name, script, surname, given, given is None and honorific is not None, honorific, gender, " ".join(key_tokens)
 
 
 def _is_chinese_order(raw: str, tokens: list[str]) -> bool:
@@ -290,6 +305,16 @@ def _is_chinese_order(raw: str, tokens: list[str]) -> bool:
     return second is None or first <= second
 
 
+# built once: normalize_company runs per distinct company
+_REGION_NAMES = frozenset(PROVINCES_AND_CITIES + tuple(p + "市" for p in PROVINCES_AND_CITIES))
+_PLACES_LONGEST_FIRST = tuple(sorted(PROVINCES_AND_CITIES, key=len, reverse=True))
+
+
+@cache
+def _longest_first(words: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(words, key=len, reverse=True))
+
+
 def normalize_company(text: str | None) -> CompanyNorm:
     if text is None or not str(text).strip():
         return CompanyNorm(None, None, None, None)
@@ -298,13 +323,13 @@ def normalize_company(text: str | None) -> CompanyNorm:
         return CompanyNorm(None, None, None, None)
     region = None
     bracket = re.search(r"[(（]([^()（）]+)[)）]", name)
-    if bracket and bracket.group(1).strip() in PROVINCES_AND_CITIES + tuple(p + "市" for p in PROVINCES_AND_CITIES):
+    if bracket and bracket.group(1).strip() in _REGION_NAMES:
         region = bracket.group(1).strip().rstrip("市")
         name = (name[: bracket.start()] + name[bracket.end():]).strip()
     if _CJK.search(name):
         name = re.sub(r"\s+", "", name)
         name = _strip_suffixes(name, CJK_LEGAL_SUFFIXES)
-        for place in sorted(PROVINCES_AND_CITIES, key=len, reverse=True):
+        for place in _PLACES_LONGEST_FIRST:
             for prefix in (place + "市", place + "省", place):
                 if name.startswith(prefix) and len(name) - len(prefix) >= 2:
                     region = region or place
@@ -334,7 +359,7 @@ def _strip_suffixes(name: str, suffixes: tuple[str, ...], separator: bool = Fals
     changed = True
     while changed:
         changed = False
-        for suffix in sorted(suffixes, key=len, reverse=True):
+        for suffix in _longest_first(suffixes):
             if name.endswith(suffix) and len(name) > len(suffix):
                 head = name[: -len(suffix)]
                 if separator and head and head[-1] not in " ,.":
@@ -401,6 +426,15 @@ def _landline_sql(column: str) -> str:
                 THEN '+86' || substr({digits}, 2) END"""
 
 
+def _phone_fast_sql() -> str:
+    """Mainland mobiles and landlines of the new records, in SQL (the bulk of the data)."""
+    return f"""
+        CREATE OR REPLACE TEMP TABLE _norm_phone_fast AS
+        SELECT raw, {_mobile_sql('raw')} AS e164, {_landline_sql('raw')} AS fixed
+        FROM (SELECT DISTINCT phone AS raw FROM _norm_new WHERE phone IS NOT NULL
+              UNION SELECT DISTINCT landline FROM _norm_new WHERE landline IS NOT NULL)"""
+
+
 def normalize_records(ws: Workspace, *, region: str = "CN", progress: Progress | None = None) -> int:
     """Fill record_norm for source records that have no row yet; returns how many were normalised."""
     ws.sql(STAGE, "forget removed records",
@@ -416,29 +450,30 @@ def normalize_records(ws: Workspace, *, region: str = "CN", progress: Progress |
         ws.sql(STAGE, "drop temp", "DROP TABLE _norm_new")
         return 0
     report(progress, "normalising", 0, 4)
-    # phones: mainland mobiles and landlines in SQL; the rest (foreign, extensions, odd forms) through phonenumbers
-    ws.sql(STAGE, "mobiles and landlines", f"""
-        CREATE OR REPLACE TEMP TABLE _norm_phone_fast AS
-        SELECT raw, {_mobile_sql('raw')} AS e164, {_landline_sql('raw')} AS fixed
-        FROM (SELECT DISTINCT phone AS raw FROM _norm_new WHERE phone IS NOT NULL
-              UNION SELECT DISTINCT landline FROM _norm_new WHERE landline IS NOT NULL)""")
-    slow = _column(ws, "other phones", "SELECT raw FROM _norm_phone_fast WHERE e164 IS NULL AND fixed IS NULL")
-    phones = _frame(slow, lambda raw: normalize_phone(raw, region), PhoneNorm)
-    report(progress, "normalising", 1, 4)
     names = _column(ws, "distinct names", "SELECT DISTINCT name FROM _norm_new WHERE name IS NOT NULL")
-    _prime_simplified([_cjk_name_text(unicodedata.normalize("NFKC", v).strip()) for v in names])
-    name_frame = _frame(names, normalize_name, NameNorm)
-    report(progress, "normalising", 2, 4)
     companies = _column(ws, "distinct companies", "SELECT DISTINCT company FROM _norm_new WHERE company IS NOT NULL")
-    _prime_simplified([_company_text(v) for v in companies])
-    company_frame = _frame(companies, normalize_company, CompanyNorm)
-    _SIMPLIFIED.clear()
+    # DuckDB sorts out the phones while Python works through names and companies (a query releases the
+    # GIL); the connection stays with one thread at a time: this one touches it again only after result()
+    with ThreadPoolExecutor(max_workers=1) as background:
+        fast_phones = background.submit(ws.sql, STAGE, "mobiles and landlines", _phone_fast_sql())
+        _prime_simplified([_cjk_name_text(unicodedata.normalize("NFKC", v).strip()) for v in names])
+        name_frame = _frame(names, _name_fields, NameNorm)
+        report(progress, "normalising", 1, 4)
+        _prime_simplified([_company_text(v) for v in companies])
+        company_frame = _frame(companies, _as_fields(normalize_company, CompanyNorm), CompanyNorm)
+        _SIMPLIFIED.clear()
+        report(progress, "normalising", 2, 4)
+        fast_phones.result()
+    # the phones SQL could not read (foreign, extensions, odd forms) through phonenumbers
+    slow = _column(ws, "other phones", "SELECT raw FROM _norm_phone_fast WHERE e164 IS NULL AND fixed IS NULL")
+    phones = _frame(slow, _as_fields(lambda raw: normalize_phone(raw, region), PhoneNorm), PhoneNorm)
     report(progress, "normalising", 3, 4)
     _load_frame(ws, "_norm_phones", phones)
+    ws.sql(STAGE, "phone lookup", phone_lookup_sql())
     _load_frame(ws, "_norm_names", name_frame)
     _load_frame(ws, "_norm_companies", company_frame)
     ws.sql(STAGE, "write record_norm", insert_norm_sql(), [list(ROLE_LOCAL_PARTS), list(FREEMAIL_DOMAINS)])
-    for table in ("_norm_new", "_norm_phone_fast", "_norm_phones", "_norm_names", "_norm_companies"):
+    for table in ("_norm_new", "_norm_phone_fast", "_norm_phones", "_norm_phone", "_norm_names", "_norm_companies"):
         ws.sql(STAGE, "drop temp", f"DROP TABLE IF EXISTS {table}")
     report(progress, "normalising", 4, 4)
     return count
@@ -448,14 +483,19 @@ def _column(ws: Workspace, step: str, sql: str) -> list[str]:
     return [row[0] for row in ws.fetchall(STAGE, step, sql)]
 
 
-def _frame(values: list[str], normalise, result_type) -> pd.DataFrame:
-    """One row per distinct raw value: the raw text and the columns of its normalised form."""
-    names = [f.name for f in fields(result_type)]
-    rows = []
-    for raw in values:
-        result = normalise(raw)
-        rows.append((raw, *(getattr(result, name) for name in names)))
-    return pd.DataFrame(rows, columns=["raw", *names]).astype(object)
+def _frame(values: list[str], fields_of, result_type) -> pd.DataFrame:
+    """One row per distinct raw value: the raw text and the columns of its normalised form.
+
+    ``fields_of`` returns the fields of ``result_type`` as a tuple, in order (no dataclass per value)."""
+    rows = [(raw, *fields_of(raw)) for raw in values]
+    # object columns from the start: inferring Arrow strings and converting back cost most of a second
+    return pd.DataFrame(rows, columns=["raw", *(f.name for f in fields(result_type))], dtype=object)
+
+
+def _as_fields(normalise, result_type):
+    """A per-value function returning ``result_type`` turned into one returning its fields as a tuple."""
+    get = attrgetter(*(f.name for f in fields(result_type)))
+    return lambda raw: get(normalise(raw))
 
 
 _BOOLEAN_COLUMNS = {"phone_valid", "surname_only"}
@@ -469,6 +509,22 @@ def _load_frame(ws: Workspace, table: str, frame: pd.DataFrame) -> None:
     ws.load_frame(STAGE, table, frame, select=casts)
 
 
+def phone_lookup_sql() -> str:
+    """One row per distinct raw phone text: the SQL result where SQL knew the form, phonenumbers' otherwise.
+
+    ``landline`` is the landline found in a phone column, ``as_landline`` the value of a landline column;
+    one lookup table (not the two halves) keeps the join of every record to two lookups."""
+    return """
+        CREATE OR REPLACE TEMP TABLE _norm_phone AS
+        SELECT f.raw,
+               COALESCE(f.e164, p.phone) AS phone,
+               CASE WHEN f.e164 IS NOT NULL OR f.fixed IS NOT NULL THEN true ELSE COALESCE(p.phone_valid, false) END AS phone_valid,
+               CASE WHEN f.e164 IS NOT NULL THEN 'mobile' WHEN f.fixed IS NOT NULL THEN 'landline' ELSE p.phone_kind END AS phone_kind,
+               COALESCE(f.fixed, p.landline) AS landline,
+               COALESCE(f.e164, f.fixed, p.landline, p.phone) AS as_landline
+        FROM _norm_phone_fast f LEFT JOIN _norm_phones p ON p.raw = f.raw"""
+
+
 def insert_norm_sql() -> str:
     """Join the per-value results back to the new records. Parameters: role local parts, free-mail domains."""
     return f"""
@@ -479,18 +535,13 @@ def insert_norm_sql() -> str:
                CASE WHEN r.e_ok THEN split_part(r.e, '@', 2) END,
                CASE WHEN r.e_ok THEN list_contains(?, split_part(r.e, '@', 1)) END,
                CASE WHEN r.e_ok THEN list_contains(?, split_part(r.e, '@', 2)) END,
-               COALESCE(f.e164, p.phone),
-               CASE WHEN r.phone IS NULL THEN NULL WHEN f.e164 IS NOT NULL OR f.fixed IS NOT NULL THEN true
-                    ELSE COALESCE(p.phone_valid, false) END,
-               CASE WHEN f.e164 IS NOT NULL THEN 'mobile' WHEN f.fixed IS NOT NULL THEN 'landline' ELSE p.phone_kind END,
-               COALESCE(lf.e164, lf.fixed, l.landline, l.phone, f.fixed, p.landline),
+               p.phone, p.phone_valid, p.phone_kind,
+               COALESCE(l.as_landline, p.landline),
                n.name, n.name_script, n.surname, n.given_name, n.surname_only, n.honorific, n.gender_hint, n.name_pinyin,
                c.company, c.company_key, c.company_pinyin, c.company_region,
                r.wechat_unionid, r.wechat_openid, r.crm_id
         FROM _norm_new r
-        LEFT JOIN _norm_phone_fast f ON f.raw = r.phone
-        LEFT JOIN _norm_phones p ON p.raw = r.phone
-        LEFT JOIN _norm_phone_fast lf ON lf.raw = r.landline
-        LEFT JOIN _norm_phones l ON l.raw = r.landline
+        LEFT JOIN _norm_phone p ON p.raw = r.phone
+        LEFT JOIN _norm_phone l ON l.raw = r.landline
         LEFT JOIN _norm_names n ON n.raw = r.name
         LEFT JOIN _norm_companies c ON c.raw = r.company"""

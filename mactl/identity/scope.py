@@ -25,7 +25,7 @@ def build_scope(ws: Workspace, rules: tuple[str, ...], *, full: bool, overrides_
             CREATE OR REPLACE TEMP TABLE _id_scope_people AS
             SELECT person_id FROM person UNION SELECT DISTINCT person_id FROM person_record""")
         return int(ws.scalar(STAGE, "count scope", "SELECT count(*) FROM _id_scope"))
-    ws.sql(STAGE, "scope: all keys", matching.build_keys_sql(rules, source="_id_all", target="_id_keys_all"))
+    ws.sql(STAGE, "scope: all keys", matching.build_keys_sql(rules, source="_id_all", target="_id_keys_all", name_columns=False))
     for step, sql in _scope_steps():
         uses = sql.count("$seen")
         ws.sql(STAGE, step, sql.replace("$seen", "?"), [overrides_seen] * uses if uses else None)
