@@ -60,9 +60,8 @@ def score(ws: Workspace, *, model_path: str | Path | None = None, as_of: datetim
         _scores(ws, model)
         report(progress, "stages", 2, 4)
         _stages(ws, model, run_id, as_of)
-        _temperature(ws, model)
         report(progress, "history", 3, 4)
-        people = _publish(ws, run_id, as_of, digest)
+        people = _publish(ws, model, run_id, as_of, digest)
         max_event_id = ws.scalar(STAGE, "max event id", "SELECT max(event_id) FROM event")
         ws.sql(STAGE, "run", "INSERT INTO score_run VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                [run_id, as_of, utc_now(), digest, str(model_path) if model_path else None, people, model_json(model),
@@ -76,7 +75,7 @@ def score(ws: Workspace, *, model_path: str | Path | None = None, as_of: datetim
 
 
 _RUN_TABLES = ("as_of_param", "person_key", "record_person", "rule_points", "person_events", "score_rule", "scored",
-               "stage_candidate", "stage_next", "temperature")
+               "stage_candidate", "stage_next")
 
 
 def _model_for(model_path: str | Path | None) -> ScoringModel:
@@ -136,19 +135,26 @@ def _scores(ws: Workspace, model: ScoringModel) -> None:
     head: list = [cap] if cap else []
     grade = _grade_case(model, params)
     # Top reasons: the three rules with the largest net points (ties by label), rules that net to 0 left out.
-    reasons = ", ".join(f"max(CASE WHEN x.n = {n} THEN printf('%+.0f %s', x.points, r.label) END)" for n in (1, 2, 3))
+    # Per person the aggregate keeps their rule and points as numbers; labels are joined and formatted once
+    # per person (not once per rule row).
+    picks = ", ".join(f"max(x.rule_idx) FILTER (WHERE x.n = {n} AND NOT x.zero) AS rule_{n}, "
+                      f"max(x.points) FILTER (WHERE x.n = {n} AND NOT x.zero) AS points_{n}" for n in (1, 2, 3))
+    reasons = ", ".join(f"printf('%+.0f %s', t.points_{n}, r{n}.label)" for n in (1, 2, 3))
+    labels = " ".join(f"LEFT JOIN score_rule r{n} ON r{n}.rule_idx = t.rule_{n}" for n in (1, 2, 3))
     ws.sql(STAGE, "scores", f"""
         CREATE OR REPLACE TEMP TABLE scored AS
         WITH ranked AS (
-            SELECT c.person_key, c.rule_idx, c.points, row_number() OVER (
+            SELECT c.person_key, c.rule_idx, c.points, r.factor = 'fit' AS is_fit, round(c.points, 2) = 0 AS zero,
+                   row_number() OVER (
                        PARTITION BY c.person_key ORDER BY round(c.points, 2) = 0, abs(c.points) DESC, r.label_rank) AS n
             FROM rule_points c JOIN score_rule r ON r.rule_idx = c.rule_idx),
+        top AS (
+            SELECT x.person_key, sum(x.points) FILTER (WHERE x.is_fit) AS fit,
+                   sum(x.points) FILTER (WHERE NOT x.is_fit) AS engagement, {picks}
+            FROM ranked x GROUP BY x.person_key),
         sums AS (
-            SELECT x.person_key, sum(x.points) FILTER (WHERE r.factor = 'fit') AS fit,
-                   sum(x.points) FILTER (WHERE r.factor = 'engagement') AS engagement,
-                   nullif(concat_ws('; ', {reasons}), '') AS top_reasons
-            FROM (SELECT *, CASE WHEN round(points, 2) <> 0 THEN n END AS n FROM ranked) x
-            JOIN score_rule r ON r.rule_idx = x.rule_idx GROUP BY x.person_key),
+            SELECT t.person_key, t.fit, t.engagement, nullif(concat_ws('; ', {reasons}), '') AS top_reasons
+            FROM top t {labels}),
         s AS (
             SELECT k.person_key, k.person_id, round(coalesce(c.fit, 0), 2) AS fit, round({engagement}, 2) AS engagement,
                    c.top_reasons, coalesce(pe.last_activity_at, least(k.last_seen, a.as_of)) AS last_activity_at
@@ -190,7 +196,8 @@ def _stages(ws: Workspace, model: ScoringModel, run_id: int, as_of: datetime) ->
             SELECT s.*, (s.score_qualifies OR {bant}) AS mql_qualifies,
                    (s.recycled_at IS NOT NULL AND (s.forward_at IS NULL OR s.recycled_at > s.forward_at)) AS is_recycled
             FROM s)
-        SELECT c.person_key, c.person_id, c.is_recycled, c.recycled_reason, c.forward_stage, c.mql_qualifies,
+        SELECT c.person_key, c.person_id, c.fit, c.engagement, c.total, c.grade, c.top_reasons, c.last_activity_at,
+               c.is_recycled, c.recycled_reason, c.forward_stage, c.mql_qualifies,
                CASE WHEN c.is_recycled AND c.mql_qualifies AND c.last_activity_at > c.recycled_at THEN 'MQL'
                     WHEN c.is_recycled THEN 'Recycled'
                     WHEN {_stage_rank_case('c.forward_stage')} > 1 AND {_stage_rank_case('c.forward_stage')} > (CASE WHEN c.mql_qualifies THEN 2 ELSE 1 END) THEN c.forward_stage
@@ -235,28 +242,28 @@ def _stages(ws: Workspace, model: ScoringModel, run_id: int, as_of: datetime) ->
                OR prev_silent IS DISTINCT FROM new_silent OR prev_base IS DISTINCT FROM base_stage""", [as_of])
 
 
-def _temperature(ws: Workspace, model: ScoringModel) -> None:
-    """Hot: engaged enough and active in the last days; warm: active within the warm window; else cold."""
+def _temperature_sql(model: ScoringModel, params: list, as_of: datetime) -> str:
+    """Hot: engaged enough and active in the last days; warm: active within the warm window; else cold.
+    An expression over a row n of stage_next (engagement, last_activity_at)."""
     t = model.temperature
-    ws.sql(STAGE, "temperature", """
-        CREATE OR REPLACE TEMP TABLE temperature AS
-        SELECT s.person_key,
-               CASE WHEN s.engagement >= ? AND idle <= ? THEN 'hot' WHEN idle <= ? THEN 'warm' ELSE 'cold' END AS temperature
-        FROM (SELECT s.*, (epoch(a.as_of) - epoch(s.last_activity_at)) / 86400.0 AS idle
-              FROM scored s CROSS JOIN as_of_param a) s""", [t.hot_min_engagement, t.hot_within_days, t.warm_within_days])
+    params.extend([t.hot_min_engagement, as_of, t.hot_within_days, as_of, t.warm_within_days])
+    idle = "(epoch(?::TIMESTAMP) - epoch(n.last_activity_at)) / 86400.0"
+    return f"CASE WHEN n.engagement >= ? AND {idle} <= ? THEN 'hot' WHEN {idle} <= ? THEN 'warm' ELSE 'cold' END"
 
 
-def _publish(ws: Workspace, run_id: int, as_of: datetime, digest: str) -> int:
+def _publish(ws: Workspace, model: ScoringModel, run_id: int, as_of: datetime, digest: str) -> int:
+    """History and person_score from stage_next alone (it carries the scores): plain scans, no joins."""
     ws.sql(STAGE, "history", """
-        INSERT INTO score_history SELECT ?, s.person_id, s.fit, s.engagement, s.total, s.grade, n.stage
-        FROM scored s JOIN stage_next n ON n.person_key = s.person_key""", [run_id])
+        INSERT INTO score_history SELECT ?, n.person_id, n.fit, n.engagement, n.total, n.grade, n.stage
+        FROM stage_next n""", [run_id])
     ws.sql(STAGE, "clear person_score", "DELETE FROM person_score")
-    ws.sql(STAGE, "person_score", """
+    params: list = []
+    temperature = _temperature_sql(model, params, as_of)
+    ws.sql(STAGE, "person_score", f"""
         INSERT INTO person_score
-        SELECT s.person_id, s.fit, s.engagement, s.total, s.grade, n.stage, t.temperature, s.top_reasons,
-               s.last_activity_at, ?, ?, ?, ?
-        FROM scored s JOIN stage_next n ON n.person_key = s.person_key JOIN temperature t ON t.person_key = s.person_key""",
-           [as_of, utc_now(), digest, run_id])
+        SELECT n.person_id, n.fit, n.engagement, n.total, n.grade, n.stage, {temperature}, n.top_reasons,
+               n.last_activity_at, ?, ?, ?, ?
+        FROM stage_next n""", [*params, as_of, utc_now(), digest, run_id])
     return ws.scalar(STAGE, "count", "SELECT count(*) FROM person_score")
 
 
