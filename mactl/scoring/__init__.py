@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -55,7 +57,8 @@ def score(ws: Workspace, *, model_path: str | Path | None = None, as_of: datetim
         ws.sql(STAGE, "as-of", "CREATE OR REPLACE TEMP TABLE as_of_param AS SELECT ?::TIMESTAMP AS as_of", [as_of])
         report(progress, "contributions", 0, 4)
         _person_keys(ws)
-        _contributions(ws, model, as_of)
+        with _unordered(ws):
+            _contributions(ws, model, as_of)
         report(progress, "scores", 1, 4)
         _scores(ws, model)
         report(progress, "stages", 2, 4)
@@ -97,6 +100,16 @@ def _person_keys(ws: Workspace) -> None:
     ws.sql(STAGE, "record keys", """
         CREATE OR REPLACE TEMP TABLE record_person AS
         SELECT pr.record_id, k.person_key FROM person_record pr JOIN person_key k ON k.person_id = pr.person_id""")
+
+
+@contextmanager
+def _unordered(ws: Workspace) -> Iterator[None]:
+    """Statements that only fill temp tables read later by joins and aggregates: their row order is
+    never used, so DuckDB need not keep it (the fit rules' UNION ALL then writes in parallel)."""
+    previous = ws.scalar(STAGE, "insertion order", "SELECT current_setting('preserve_insertion_order')")
+    ws.sql(STAGE, "insertion order", "SET preserve_insertion_order = false")
+    yield  # not restored after a failure: the aborted transaction refuses SET, and the failed run ends there
+    ws.sql(STAGE, "insertion order", f"SET preserve_insertion_order = {'true' if previous else 'false'}")
 
 
 def _contributions(ws: Workspace, model: ScoringModel, as_of: datetime) -> None:
