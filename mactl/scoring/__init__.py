@@ -148,26 +148,19 @@ def _scores(ws: Workspace, model: ScoringModel) -> None:
     head: list = [cap] if cap else []
     grade = _grade_case(model, params)
     # Top reasons: the three rules with the largest net points (ties by label), rules that net to 0 left out.
-    # Per person the aggregate keeps their rule and points as numbers; labels are joined and formatted once
-    # per person (not once per rule row).
-    picks = ", ".join(f"max(x.rule_idx) FILTER (WHERE x.n = {n} AND NOT x.zero) AS rule_{n}, "
-                      f"max(x.points) FILTER (WHERE x.n = {n} AND NOT x.zero) AS points_{n}" for n in (1, 2, 3))
-    reasons = ", ".join(f"printf('%+.0f %s', t.points_{n}, r{n}.label)" for n in (1, 2, 3))
-    labels = " ".join(f"LEFT JOIN score_rule r{n} ON r{n}.rule_idx = t.rule_{n}" for n in (1, 2, 3))
+    reasons = ", ".join(f"max(CASE WHEN x.n = {n} THEN printf('%+.0f %s', x.points, r.label) END)" for n in (1, 2, 3))
     ws.sql(STAGE, "scores", f"""
         CREATE OR REPLACE TEMP TABLE scored AS
         WITH ranked AS (
-            SELECT c.person_key, c.rule_idx, c.points, r.factor = 'fit' AS is_fit, round(c.points, 2) = 0 AS zero,
-                   row_number() OVER (
+            SELECT c.person_key, c.rule_idx, c.points, row_number() OVER (
                        PARTITION BY c.person_key ORDER BY round(c.points, 2) = 0, abs(c.points) DESC, r.label_rank) AS n
             FROM rule_points c JOIN score_rule r ON r.rule_idx = c.rule_idx),
-        top AS (
-            SELECT x.person_key, sum(x.points) FILTER (WHERE x.is_fit) AS fit,
-                   sum(x.points) FILTER (WHERE NOT x.is_fit) AS engagement, {picks}
-            FROM ranked x GROUP BY x.person_key),
         sums AS (
-            SELECT t.person_key, t.fit, t.engagement, nullif(concat_ws('; ', {reasons}), '') AS top_reasons
-            FROM top t {labels}),
+            SELECT x.person_key, sum(x.points) FILTER (WHERE r.factor = 'fit') AS fit,
+                   sum(x.points) FILTER (WHERE r.factor = 'engagement') AS engagement,
+                   nullif(concat_ws('; ', {reasons}), '') AS top_reasons
+            FROM (SELECT *, CASE WHEN round(points, 2) <> 0 THEN n END AS n FROM ranked) x
+            JOIN score_rule r ON r.rule_idx = x.rule_idx GROUP BY x.person_key),
         s AS (
             SELECT k.person_key, k.person_id, round(coalesce(c.fit, 0), 2) AS fit, round({engagement}, 2) AS engagement,
                    c.top_reasons, coalesce(pe.last_activity_at, least(k.last_seen, a.as_of)) AS last_activity_at
