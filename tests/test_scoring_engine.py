@@ -250,3 +250,14 @@ def test_top_reasons_tie_broken_by_label_and_zero_rules_left_out(workspace, tmp_
     score(workspace, model_path=path, as_of=AS_OF)
     reasons = dict(workspace.fetchall("t", "r", "SELECT person_id, top_reasons FROM person_score"))
     assert reasons == {"P1": "+40 title: director; +20 booth; +20 maker", "P2": None}
+
+
+@pytest.mark.parametrize("setting", [True, False])
+def test_score_leaves_the_insertion_order_setting_as_it_found_it(workspace, model, setting):
+    # score switches insertion order off for its temp tables only; later statements keep the caller's setting
+    people = People(workspace)
+    people.person("P1")
+    people.event("P1", "badge_scan", AS_OF)
+    workspace.con.execute(f"SET preserve_insertion_order = {str(setting).lower()}")
+    score(workspace, model_path=model, as_of=AS_OF)
+    assert workspace.scalar("t", "s", "SELECT current_setting('preserve_insertion_order')") is setting

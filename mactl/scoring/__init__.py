@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -55,14 +57,14 @@ def score(ws: Workspace, *, model_path: str | Path | None = None, as_of: datetim
         ws.sql(STAGE, "as-of", "CREATE OR REPLACE TEMP TABLE as_of_param AS SELECT ?::TIMESTAMP AS as_of", [as_of])
         report(progress, "contributions", 0, 4)
         _person_keys(ws)
-        _contributions(ws, model, as_of)
+        with _unordered(ws):
+            _contributions(ws, model, as_of)
         report(progress, "scores", 1, 4)
         _scores(ws, model)
         report(progress, "stages", 2, 4)
         _stages(ws, model, run_id, as_of)
-        _temperature(ws, model)
         report(progress, "history", 3, 4)
-        people = _publish(ws, run_id, as_of, digest)
+        people = _publish(ws, model, run_id, as_of, digest)
         max_event_id = ws.scalar(STAGE, "max event id", "SELECT max(event_id) FROM event")
         ws.sql(STAGE, "run", "INSERT INTO score_run VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                [run_id, as_of, utc_now(), digest, str(model_path) if model_path else None, people, model_json(model),
@@ -76,7 +78,7 @@ def score(ws: Workspace, *, model_path: str | Path | None = None, as_of: datetim
 
 
 _RUN_TABLES = ("as_of_param", "person_key", "record_person", "rule_points", "person_events", "score_rule", "scored",
-               "stage_candidate", "stage_next", "temperature")
+               "stage_candidate", "stage_next")
 
 
 def _model_for(model_path: str | Path | None) -> ScoringModel:
@@ -98,6 +100,16 @@ def _person_keys(ws: Workspace) -> None:
     ws.sql(STAGE, "record keys", """
         CREATE OR REPLACE TEMP TABLE record_person AS
         SELECT pr.record_id, k.person_key FROM person_record pr JOIN person_key k ON k.person_id = pr.person_id""")
+
+
+@contextmanager
+def _unordered(ws: Workspace) -> Iterator[None]:
+    """Statements that only fill temp tables read later by joins and aggregates: their row order is
+    never used, so DuckDB need not keep it (the fit rules' UNION ALL then writes in parallel)."""
+    previous = ws.scalar(STAGE, "insertion order", "SELECT current_setting('preserve_insertion_order')")
+    ws.sql(STAGE, "insertion order", "SET preserve_insertion_order = false")
+    yield  # not restored after a failure: the aborted transaction refuses SET, and the failed run ends there
+    ws.sql(STAGE, "insertion order", f"SET preserve_insertion_order = {'true' if previous else 'false'}")
 
 
 def _contributions(ws: Workspace, model: ScoringModel, as_of: datetime) -> None:
@@ -190,7 +202,8 @@ def _stages(ws: Workspace, model: ScoringModel, run_id: int, as_of: datetime) ->
             SELECT s.*, (s.score_qualifies OR {bant}) AS mql_qualifies,
                    (s.recycled_at IS NOT NULL AND (s.forward_at IS NULL OR s.recycled_at > s.forward_at)) AS is_recycled
             FROM s)
-        SELECT c.person_key, c.person_id, c.is_recycled, c.recycled_reason, c.forward_stage, c.mql_qualifies,
+        SELECT c.person_key, c.person_id, c.fit, c.engagement, c.total, c.grade, c.top_reasons, c.last_activity_at,
+               c.is_recycled, c.recycled_reason, c.forward_stage, c.mql_qualifies,
                CASE WHEN c.is_recycled AND c.mql_qualifies AND c.last_activity_at > c.recycled_at THEN 'MQL'
                     WHEN c.is_recycled THEN 'Recycled'
                     WHEN {_stage_rank_case('c.forward_stage')} > 1 AND {_stage_rank_case('c.forward_stage')} > (CASE WHEN c.mql_qualifies THEN 2 ELSE 1 END) THEN c.forward_stage
@@ -235,28 +248,28 @@ def _stages(ws: Workspace, model: ScoringModel, run_id: int, as_of: datetime) ->
                OR prev_silent IS DISTINCT FROM new_silent OR prev_base IS DISTINCT FROM base_stage""", [as_of])
 
 
-def _temperature(ws: Workspace, model: ScoringModel) -> None:
-    """Hot: engaged enough and active in the last days; warm: active within the warm window; else cold."""
+def _temperature_sql(model: ScoringModel, params: list, as_of: datetime) -> str:
+    """Hot: engaged enough and active in the last days; warm: active within the warm window; else cold.
+    An expression over a row n of stage_next (engagement, last_activity_at)."""
     t = model.temperature
-    ws.sql(STAGE, "temperature", """
-        CREATE OR REPLACE TEMP TABLE temperature AS
-        SELECT s.person_key,
-               CASE WHEN s.engagement >= ? AND idle <= ? THEN 'hot' WHEN idle <= ? THEN 'warm' ELSE 'cold' END AS temperature
-        FROM (SELECT s.*, (epoch(a.as_of) - epoch(s.last_activity_at)) / 86400.0 AS idle
-              FROM scored s CROSS JOIN as_of_param a) s""", [t.hot_min_engagement, t.hot_within_days, t.warm_within_days])
+    params.extend([t.hot_min_engagement, as_of, t.hot_within_days, as_of, t.warm_within_days])
+    idle = "(epoch(?::TIMESTAMP) - epoch(n.last_activity_at)) / 86400.0"
+    return f"CASE WHEN n.engagement >= ? AND {idle} <= ? THEN 'hot' WHEN {idle} <= ? THEN 'warm' ELSE 'cold' END"
 
 
-def _publish(ws: Workspace, run_id: int, as_of: datetime, digest: str) -> int:
+def _publish(ws: Workspace, model: ScoringModel, run_id: int, as_of: datetime, digest: str) -> int:
+    """History and person_score from stage_next alone (it carries the scores): plain scans, no joins."""
     ws.sql(STAGE, "history", """
-        INSERT INTO score_history SELECT ?, s.person_id, s.fit, s.engagement, s.total, s.grade, n.stage
-        FROM scored s JOIN stage_next n ON n.person_key = s.person_key""", [run_id])
+        INSERT INTO score_history SELECT ?, n.person_id, n.fit, n.engagement, n.total, n.grade, n.stage
+        FROM stage_next n""", [run_id])
     ws.sql(STAGE, "clear person_score", "DELETE FROM person_score")
-    ws.sql(STAGE, "person_score", """
+    params: list = []
+    temperature = _temperature_sql(model, params, as_of)
+    ws.sql(STAGE, "person_score", f"""
         INSERT INTO person_score
-        SELECT s.person_id, s.fit, s.engagement, s.total, s.grade, n.stage, t.temperature, s.top_reasons,
-               s.last_activity_at, ?, ?, ?, ?
-        FROM scored s JOIN stage_next n ON n.person_key = s.person_key JOIN temperature t ON t.person_key = s.person_key""",
-           [as_of, utc_now(), digest, run_id])
+        SELECT n.person_id, n.fit, n.engagement, n.total, n.grade, n.stage, {temperature}, n.top_reasons,
+               n.last_activity_at, ?, ?, ?, ?
+        FROM stage_next n""", [*params, as_of, utc_now(), digest, run_id])
     return ws.scalar(STAGE, "count", "SELECT count(*) FROM person_score")
 
 
