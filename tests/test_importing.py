@@ -315,6 +315,21 @@ def test_times_follow_the_zone_rules_of_their_date(workspace, tmp_path, zone, te
     assert records(workspace, "record_time") == [(expected,)]
 
 
+def test_large_csv_rows_keep_their_line_numbers(workspace, tmp_path):
+    # big enough for a parallel read over many chunks, with quoted cells and rows without an identifier
+    path = tmp_path / "big.csv"
+    lines = ["邮箱,手机,备注"] + [f"u{i}@x.com,138{i:08d},\"a, b\"" if i % 1000 else ",,none" for i in range(300_000)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary = import_paths(workspace, [path])
+    assert summary.files[0].sheets[0].records == 299_700
+    assert workspace.fetchall("t", "read", """
+        SELECT count(*), count(*) FILTER (WHERE source_row <> CAST(regexp_extract(email, 'u([0-9]+)@', 1) AS INTEGER) + 2),
+               min(source_row), max(source_row)
+        FROM source_record""") == [(299_700, 0, 3, 300_001)]
+    assert workspace.fetchall("t", "read", "SELECT min(source_row), max(source_row), count(*) FROM quarantine") == [
+        (2, 299_002, 300)]
+
+
 # -- lineage, idempotency, quarantine ---------------------------------------------
 
 

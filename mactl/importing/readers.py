@@ -41,7 +41,12 @@ class SheetTable:
     headers: list[str]
     title: str | None  # text above the header, e.g. "2026 上海工博会 展会名单"
     preview: list[list[str]]  # first data rows, for --dry-run
-    load: Callable[[Workspace, str], int] = field(repr=False)  # (ws, table) -> rows loaded
+    load: Callable[[Workspace, str], int] = field(repr=False)  # (ws, name) -> rows loaded; see sheet_objects
+
+
+def sheet_objects(name: str) -> list[tuple[str, str]]:
+    """What a loader creates, in the order to drop it: a view ``name`` (c0 … cN, _row) over a table of cells."""
+    return [("VIEW", name), ("TABLE", f"{name}_cells")]
 
 
 @dataclass
@@ -166,7 +171,8 @@ def _frame_loader(body: list[list[str]], width: int, first_row: int) -> Callable
         frame = pd.DataFrame(columns, dtype="string")
         frame["_row"] = pd.array(range(first_row, first_row + len(body)), dtype="int32")
         non_empty = " OR ".join(f"c{i} IS NOT NULL" for i in range(width)) or "false"
-        ws.load_frame("import", table, frame, where=non_empty)
+        ws.load_frame("import", f"{table}_cells", frame, where=non_empty)
+        ws.sql("import", "sheet view", f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {table}_cells")
         return int(ws.scalar("import", "count rows", f"SELECT count(*) FROM {table}"))
 
     return load
@@ -304,19 +310,22 @@ def _csv_loader(path: Path, encoding: str, delimiter: str, skip: int, width: int
             columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
             non_empty = " OR ".join(f"c{i} IS NOT NULL" for i in range(width))
             trimmed = ", ".join(f"NULLIF(trim(c{i}), '') AS c{i}" for i in range(width))
-            # a sequential (parallel = false) scan keeps file order: position + header line = line number
+            # A parallel scan into a table keeps file order (insertion order is preserved): a row's
+            # position plus the lines above it is its line number. Positions are row ids counted from
+            # the first (inside a transaction they start at a large offset). Blank rows are read and
+            # stored, so positions stay right, and left out by the view.
             ws.sql(
                 "import",
                 "read csv",
-                f"""CREATE OR REPLACE TEMP TABLE {table} AS
-                    SELECT * FROM (
-                        SELECT {trimmed}, CAST(row_number() OVER () + ? AS INTEGER) AS _row
-                        FROM read_csv(?, delim = ?, quote = '"', escape = '"', header = false,
-                            skip = ?, columns = {columns}, null_padding = true, strict_mode = false,
-                            parallel = false, auto_detect = false))
-                    WHERE {non_empty}""",
-                [skip, str(source), delimiter, skip],
+                f"""CREATE OR REPLACE TEMP TABLE {table}_cells AS
+                    SELECT {trimmed}
+                    FROM read_csv(?, delim = ?, quote = '"', escape = '"', header = false, skip = ?,
+                        columns = {columns}, null_padding = true, strict_mode = false, auto_detect = false)""",
+                [str(source), delimiter, skip],
             )
+            ws.sql("import", "sheet view", f"""CREATE OR REPLACE TEMP VIEW {table} AS
+                SELECT *, CAST(rowid - (SELECT min(rowid) FROM {table}_cells) + {int(skip) + 1} AS INTEGER) AS _row
+                FROM {table}_cells WHERE {non_empty}""")
         finally:
             if temp is not None:
                 os.unlink(temp)

@@ -10,7 +10,7 @@ from pathlib import Path
 from mactl.errors import InputFileError, MactlError, MissingInputError
 from mactl.importing import loading
 from mactl.importing.fields import IDENTIFIER_FIELDS, TIME_FIELDS, map_headers
-from mactl.importing.readers import SUPPORTED_SUFFIXES, SheetTable, read_file
+from mactl.importing.readers import SUPPORTED_SUFFIXES, SheetTable, read_file, sheet_objects
 from mactl.importing.sources import SourceRule, check_timezone, load_sources, rule_for
 from mactl.progress import Progress, report
 from mactl.workspace import Workspace, utc_now
@@ -317,7 +317,7 @@ def _load_sheet(ws, sheet, plan, rule, result: FileResult, out: SheetResult, opt
     for step, sql, params in staging.statements:
         ws.sql(STAGE, step, sql, params)
     if staging.raw != _SHEET:  # the staging tables keep the cells now
-        ws.sql(STAGE, "drop sheet", f"DROP TABLE {_SHEET}")
+        _drop(ws, sheet_objects(_SHEET))
     out.records = int(ws.scalar(STAGE, "count records", f"SELECT count(*) FROM {staging.records} WHERE _row = record_row"))
     _next_id(ws, "record", out.records)
     ws.sql(STAGE, "insert records", loading.insert_records_sql(staging.records),
@@ -345,7 +345,11 @@ def _load_sheet(ws, sheet, plan, rule, result: FileResult, out: SheetResult, opt
     after = int(ws.scalar(STAGE, "count quarantine", "SELECT count(*) FROM quarantine WHERE batch_id = ?", [result.batch_id]))
     out.problems = after - before
     out.quarantined_rows = int(ws.scalar(STAGE, "count unidentified", f"SELECT count(*) FROM {_IDS} WHERE NOT has_identifier"))
-    for kind, name in [*staging.drop, ("TABLE", _SHEET)]:
+    _drop(ws, [*staging.drop, *sheet_objects(_SHEET)])
+
+
+def _drop(ws: Workspace, objects: list[tuple[str, str]]) -> None:
+    for kind, name in objects:
         ws.sql(STAGE, "drop temp", f"DROP {kind} IF EXISTS {name}")
 
 
