@@ -261,3 +261,14 @@ def test_score_leaves_the_insertion_order_setting_as_it_found_it(workspace, mode
     workspace.con.execute(f"SET preserve_insertion_order = {str(setting).lower()}")
     score(workspace, model_path=model, as_of=AS_OF)
     assert workspace.scalar("t", "s", "SELECT current_setting('preserve_insertion_order')") is setting
+
+
+def test_score_sums_do_not_depend_on_row_order(workspace):
+    # floating-point sums do: 0.1 + 0.2 + 0.3 is 0.6000000000000001 one way and 0.6 the other,
+    # and a total on a .xx5 boundary would then round differently from one run to the next
+    from mactl.scoring.sql import exact_sum
+
+    values = "(VALUES (0.1::DOUBLE), (0.2::DOUBLE), (0.3::DOUBLE)) AS t(v)"
+    assert workspace.scalar("t", "read", f"SELECT sum(v) FROM {values}") == 0.6000000000000001
+    assert workspace.scalar("t", "read", f"SELECT {exact_sum('v')} FROM {values}") == 0.6
+    assert workspace.scalar("t", "read", f"SELECT {exact_sum('v', 'v > 0.15')} FROM {values}") == 0.5

@@ -13,6 +13,7 @@ from mactl.progress import Progress, report
 from mactl.scoring.model import FORWARD_STAGES, ScoringModel, load_model, model_from_json, model_hash, model_json
 from mactl.scoring.sql import (
     engagement_points_sql,
+    exact_sum,
     explain_contributions_sql,
     fit_points_sql,
     person_events_sql,
@@ -156,8 +157,8 @@ def _scores(ws: Workspace, model: ScoringModel) -> None:
                        PARTITION BY c.person_key ORDER BY round(c.points, 2) = 0, abs(c.points) DESC, r.label_rank) AS n
             FROM rule_points c JOIN score_rule r ON r.rule_idx = c.rule_idx),
         sums AS (
-            SELECT x.person_key, sum(x.points) FILTER (WHERE r.factor = 'fit') AS fit,
-                   sum(x.points) FILTER (WHERE r.factor = 'engagement') AS engagement,
+            SELECT x.person_key, {exact_sum('x.points', "r.factor = 'fit'")} AS fit,
+                   {exact_sum('x.points', "r.factor = 'engagement'")} AS engagement,
                    nullif(concat_ws('; ', {reasons}), '') AS top_reasons
             FROM (SELECT *, CASE WHEN round(points, 2) <> 0 THEN n END AS n FROM ranked) x
             JOIN score_rule r ON r.rule_idx = x.rule_idx GROUP BY x.person_key),

@@ -188,6 +188,14 @@ def matching_rules_sql(model: ScoringModel, params: list) -> str:
     return f"CASE e.event_type {' '.join(whens)} END" if whens else "[]::INTEGER[]"
 
 
+
+def exact_sum(expr: str, where: str | None = None) -> str:
+    """A sum that does not depend on the order rows arrive in. Floating-point sums do: two runs over
+    the same events could differ in the last bit, and a score on a .xx5 boundary then rounds the other
+    way (an MQL that comes and goes). Each term counts to a millionth of a point, summed as a decimal."""
+    only = f" FILTER (WHERE {where})" if where else ""
+    return f"CAST(sum(CAST({expr} AS DECIMAL(18, 6))){only} AS DOUBLE)"
+
 def engagement_ctes_sql(model: ScoringModel, params: list, as_of: datetime, person_id: str | None = None,
                         max_event_id: int | None = None) -> str:
     """CTEs rules, hits (one row per event and matching rule) and capped (per person and rule).
@@ -210,18 +218,19 @@ def engagement_ctes_sql(model: ScoringModel, params: list, as_of: datetime, pers
         params.append(max_event_id)
         scope = " AND e.event_id <= ?"
     if periods:
-        sums = """
+        sums = f"""
         periods AS (
-            SELECT person_key, rule_idx, count(*) AS events, sum(points) AS points FROM hits
+            SELECT person_key, rule_idx, count(*) AS events, {exact_sum('points')} AS points FROM hits
             GROUP BY person_key, rule_idx, period_no),
         rule_sums AS (
-            SELECT p.person_key, p.rule_idx, sum(p.events) AS events, sum(p.points) AS points_before_caps,
-                   sum(CASE WHEN p.points > r.period_cap THEN p.points - r.period_cap ELSE 0.0 END) AS period_excess
+            SELECT p.person_key, p.rule_idx, sum(p.events) AS events, {exact_sum('p.points')} AS points_before_caps,
+                   {exact_sum('CASE WHEN p.points > r.period_cap THEN p.points - r.period_cap ELSE 0.0 END')} AS period_excess
             FROM periods p JOIN rules r ON r.rule_idx = p.rule_idx GROUP BY p.person_key, p.rule_idx)"""
     else:
-        sums = """
+        sums = f"""
         rule_sums AS (
-            SELECT person_key, rule_idx, count(*) AS events, sum(points) AS points_before_caps, 0.0::DOUBLE AS period_excess
+            SELECT person_key, rule_idx, count(*) AS events, {exact_sum('points')} AS points_before_caps,
+                   0.0::DOUBLE AS period_excess
             FROM hits GROUP BY person_key, rule_idx)"""
     return f"""
         rules AS ({rules}),
