@@ -89,15 +89,15 @@ def write_xlsx(path: str | Path, sheets: Sequence[tuple[str, Sequence[str], Iter
 
     rows_written = 0
     path = Path(path)
+    font = {"font_name": CJK_FONT, "font_size": 10}
     workbook = xlsxwriter.Workbook(str(path), {
         "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
         "strings_to_numbers": False, "remove_timezone": True,
-        # the CJK font as the workbook's default, so body cells need no format of their own
-        "default_format_properties": {"font_name": CJK_FONT, "font_size": 10},
+        "default_format_properties": font,  # the CJK font by default: body cells need no format of their own
     })
-    header_format = workbook.add_format({"bold": True, "font_name": CJK_FONT, "font_size": 10})
-    time_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss", "font_name": CJK_FONT, "font_size": 10})
-    date_format = workbook.add_format({"num_format": "yyyy-mm-dd", "font_name": CJK_FONT, "font_size": 10})
+    header_format = workbook.add_format({**font, "bold": True})
+    time_format = workbook.add_format({**font, "num_format": "yyyy-mm-dd hh:mm:ss"})
+    date_format = workbook.add_format({**font, "num_format": "yyyy-mm-dd"})
     try:
         for sheet_name, columns, rows in sheets:
             sheet = workbook.add_worksheet(_safe_sheet_name(sheet_name))

@@ -305,8 +305,9 @@ def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str, record_b
     constant = [c for c in row_cols if _CONSTANT_NULL.fullmatch(c)]
     # The rows table keeps every cell (the sheet's table is dropped once it exists: one copy of ten
     # million rows in memory, not two); a field that is a cell as it is becomes a name in the view.
-    aliases = [f"r.{c}" for c in row_cols if _ALIAS.fullmatch(c)]
-    computed = [c for c in row_cols if c not in constant and not _ALIAS.fullmatch(c)]
+    cell_fields = [c for c in row_cols if _ALIAS.fullmatch(c)]
+    aliases = [f"r.{c}" for c in cell_fields]
+    computed = [c for c in row_cols if c not in constant and c not in cell_fields]
     cells = "".join(f"c{i}, " for i in range(len(plan.headers)))
     times = [f for f in TIME_FIELDS if f"{_time_sql(NULL_TEXT, params, timezone)} AS {f}" not in constant]
     computed.append(f"COALESCE({', '.join(times)}) AS record_time" if times else "CAST(NULL AS TIMESTAMP) AS record_time")
