@@ -112,10 +112,15 @@ def write_xlsx(path: str | Path, sheets: Sequence[tuple[str, Sequence[str], Iter
                 for index, value in enumerate(row):
                     if value is None:
                         continue
-                    value = neutralise(_xlsx_value(value))
-                    if isinstance(value, str):
-                        sheet.write_string(row_index, index, value)
-                    elif isinstance(value, bool):
+                    if type(value) is not str:
+                        value = _xlsx_value(value)
+                    if type(value) is str:
+                        sheet.write_string(row_index, index, neutralise(value) if value.startswith(FORMULA_START) else value)
+                        # a width only grows: most cells are too short to change it (a CJK character counts 2)
+                        if index < len(widths) and widths[index] < 58 and 2 * len(value) > widths[index]:
+                            widths[index] = max(widths[index], _display_width(value))
+                        continue
+                    if isinstance(value, bool):
                         sheet.write_boolean(row_index, index, value)
                     elif isinstance(value, (int, float)):
                         sheet.write_number(row_index, index, value)
@@ -199,9 +204,13 @@ def _xlsx_value(value: Any) -> Any:
     return str(value)
 
 
+_WIDE = re.compile("[\u2e81-\U0010ffff]")
+
+
 def _display_width(text: str) -> int:
     # CJK characters take two columns
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text[:60])
+    text = text[:60]
+    return len(text) if text.isascii() else len(text) + len(_WIDE.findall(text))
 
 
 def _safe_sheet_name(name: str) -> str:

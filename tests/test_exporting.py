@@ -47,6 +47,15 @@ def test_xlsx_has_frozen_bold_header_cjk_font_and_neutralised_cells(tmp_path):
     assert sheet.column_dimensions["B"].width == pytest.approx(18.71, abs=0.01)  # Excel shows 18; the file keeps its padding
 
 
+def test_xlsx_column_widths_follow_the_widest_cell_with_cjk_counted_double(tmp_path):
+    path = tmp_path / "out.xlsx"
+    rows = [("x", "张", "y" * 100, 7), ("abcdefghijkl", "华为技术", None, 123456789012), ("ab", "ab", "=z", None)]
+    write_rows(path, ["a", "b", "c", "d"], rows)
+    widths = {c: load_workbook(path).active.column_dimensions[c].width for c in "ABCD"}
+    # text width + 2, at least 8, at most 60; XlsxWriter stores 0.71 of padding
+    assert widths == pytest.approx({"A": 14.71, "B": 10.71, "C": 60.71, "D": 14.71}, abs=0.01)
+
+
 def test_xlsx_refuses_more_rows_than_a_sheet_holds(tmp_path, monkeypatch):
     from mactl import exporting
     from mactl.errors import UsageError
