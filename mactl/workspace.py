@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -31,6 +32,13 @@ DEFAULT_MEMORY_LIMIT: str | None = "3GB"
 _MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)", re.IGNORECASE)
 # For benchmarks: when set, every statement's stage, step and seconds are appended to this file (TSV).
 PROFILE_PATH = os.environ.get("MACTL_PROFILE")
+# For benchmarks: the statements of this step (e.g. MACTL_EXPLAIN="insert events") write their query plan
+# with each operator's time and rows to mactl-explain-<step>.txt in the temp folder (the last one is kept).
+EXPLAIN_STEP = os.environ.get("MACTL_EXPLAIN")
+
+
+def _explain_path(step: str) -> str:
+    return str(Path(tempfile.gettempdir()) / f"mactl-explain-{re.sub(r'[^A-Za-z0-9]+', '-', step)}.txt")
 
 
 def _profile_line(stage: str, step: str, seconds: float, cpu_seconds: float) -> None:
@@ -91,6 +99,10 @@ class Workspace:
     def sql(self, stage: str, step: str, sql: str, params: Sequence[Any] | dict | None = None):
         """Run one statement; failures are re-raised as StageError naming stage, step and SQL."""
         started, cpu_started = (time.perf_counter(), time.process_time()) if PROFILE_PATH else (0.0, 0.0)
+        explain = EXPLAIN_STEP is not None and EXPLAIN_STEP == step
+        if explain:
+            self.con.execute("SET enable_profiling = 'query_tree'")
+            self.con.execute("SET profiling_output = ?", [_explain_path(step)])
         try:
             if params is None:
                 result = self.con.execute(sql)
@@ -98,6 +110,9 @@ class Workspace:
                 result = self.con.execute(sql, params)
         except duckdb.Error as exc:
             raise StageError(stage, step, sql, exc) from exc
+        if explain:
+            self.con.execute("SET enable_profiling = 'no_output'")
+            self.con.execute("RESET profiling_output")
         if PROFILE_PATH:
             _profile_line(stage, step, time.perf_counter() - started, time.process_time() - cpu_started)
         return result
