@@ -246,6 +246,36 @@ def test_activity_log_makes_one_record_per_identity_and_one_event_per_row(worksp
     assert workspace.scalar("t", "read", "SELECT value FROM mactl_setting WHERE key = 'next_id.event'") == "8"
 
 
+
+def test_activity_row_with_problems_of_its_identity_and_of_its_own_lists_each_once(workspace, tmp_path):
+    # identity problems (no identifier, bad email) and row problems (time, action) are found by two scans
+    path = tmp_path / "log.csv"
+    path.write_text(
+        "Email,Event,Time\n"
+        "a@x.com,open,2026-09-20 08:00:00\n"     # line 2: fine
+        "nobody,forward,next monday\n"           # line 3: every problem at once
+        "a@x.com,forward,2026-09-21 08:00:00\n"  # line 4: the row's action only
+        "nobody,open,2026-09-22 08:00:00\n"      # line 5: the identity only
+        "b@y.com,open,yesterday\n",              # line 6: the row's time only (still an event, without a time)
+        encoding="utf-8",
+    )
+    import_paths(workspace, [path])
+    assert workspace.fetchall("t", "read", "SELECT source_row, column_name, value, reason, row_imported FROM quarantine "
+                                           "ORDER BY source_row, reason") == [
+        (3, "Email", "nobody", "invalid email address", False),
+        (3, None, None, "no usable identifier (email, mobile phone, WeChat id or CRM id)", False),
+        (3, "Event", "forward", "unknown action (not open, click, bounce, unsubscribe, page view, download or read): no event recorded", False),
+        (3, "Time", "next monday", "unparseable date/time (use e.g. 2026-09-16 14:05)", False),
+        (4, "Event", "forward", "unknown action (not open, click, bounce, unsubscribe, page view, download or read): no event recorded", True),
+        (5, "Email", "nobody", "invalid email address", False),
+        (5, None, None, "no usable identifier (email, mobile phone, WeChat id or CRM id)", False),
+        (6, "Time", "yesterday", "unparseable date/time (use e.g. 2026-09-16 14:05)", True),
+    ]
+    assert json.loads(workspace.scalar("t", "read", "SELECT row_data FROM quarantine WHERE source_row = 3 AND column_name = 'Time'")) == {
+        "Email": "nobody", "Event": "forward", "Time": "next monday"}
+    assert workspace.fetchall("t", "read", "SELECT source_row, event_type, occurred_at FROM event ORDER BY source_row") == [
+        (2, "email_open", UTC(2026, 9, 20, 0, 0)), (6, "email_open", None)]
+
 def test_activity_rows_whose_values_clean_alike_share_a_record(workspace, tmp_path):
     path = tmp_path / "log.csv"
     path.write_text("Email,Event,Time,Consent\n"

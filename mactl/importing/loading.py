@@ -99,6 +99,8 @@ class Params:
 NULL_TEXT = "CAST(NULL AS VARCHAR)"
 _CONSTANT_NULL = re.compile(r"CAST\(NULL AS [A-Z]+\) AS [a-z_]+")
 _ALIAS = re.compile(r"c[0-9]+ AS [a-z_]+")
+_AS_NAME = re.compile(r" AS ([a-z_]+)$")
+_NAME = re.compile(r"\b[a-z_][a-z0-9_]*\b")
 
 
 @dataclass
@@ -109,6 +111,8 @@ class Staging:
     records: str  # rows with `_row = record_row` write the records
     drop: list[tuple[str, str]]  # (TABLE | VIEW, name), in order
     raw: str  # the table with the sheet's cells (c0 … cN, _row) from here on, for quarantined rows
+    # collapsed sheets: the fields of a row (times, actions …), as opposed to those of its identity tuple
+    row_fields: frozenset[str] = frozenset()
 
 
 def _raw(plan: SheetPlan, params: Params, name: str) -> str:
@@ -350,6 +354,7 @@ def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str, record_b
         records=tuples,
         drop=[("VIEW", target), ("TABLE", rows), ("TABLE", tuples)],
         raw=rows,
+        row_fields=frozenset(["_row", "record_time", *(_AS_NAME.search(c).group(1) for c in row_cols)]),
     )
 
 
@@ -432,28 +437,44 @@ def used_params(sql: str, values: dict) -> dict:
 
 
 def quarantine_sql(stage: str, raw: str, headers: list[str], checks: list[tuple[str, str | None, str, str]],
-                   fixed: dict) -> tuple[str, dict]:
-    """INSERT quarantine rows. Each check is (condition SQL, header or None, value SQL, reason).
+                   fixed: dict, problems: str, row_fields: frozenset[str] = frozenset()) -> list[tuple[str, str, dict]]:
+    """Statements (step, SQL, parameters) that INSERT quarantine rows. Each check is (condition SQL, header
+    or None, value SQL, reason). ``fixed`` holds $batch_id, $source_file and $source_sheet.
 
-    The whole row is kept as JSON (header → cell), read back from the raw sheet only for rows in quarantine.
-    ``fixed`` holds $batch_id, $source_file and $source_sheet.
+    The problems are found first, into the temp table ``problems``; then the whole row of each is read back
+    from the raw sheet as JSON (header → cell). Two statements, because the planner must know how few the
+    problems are: joined in one statement, it hashed all ten million rows of an activity log to find none.
+    For a collapsed sheet, ``row_fields`` names the fields of its rows table: checks on those alone scan
+    the rows, the others the identity tuples, so each filter runs below the join of the two.
     """
     params = Params()
-    # one scan of the staged rows (ten million in an activity log) keeps the few with a problem
-    flags = ", ".join(f"({condition}) AS f{i}, {value} AS v{i}" for i, (condition, _, value, _) in enumerate(checks))
-    any_problem = " OR ".join(f"({condition})" for condition, _, _, _ in checks)
+    row_checks = [i for i, (condition, _, value, _) in enumerate(checks)
+                  if row_fields and set(_NAME.findall(f"{condition} {value}")) <= row_fields]
+    scans = [[i for i in range(len(checks)) if i not in row_checks], row_checks]
+
+    def scan(indexes: list[int]) -> str:
+        flags = ", ".join(f"({checks[i][0]}) AS f{i}, {checks[i][2]} AS v{i}" if i in indexes
+                          else f"false AS f{i}, NULL AS v{i}" for i in range(len(checks)))
+        any_problem = " OR ".join(f"({checks[i][0]})" for i in indexes)
+        return f"SELECT _row, has_identifier, {flags} FROM {stage} WHERE {any_problem}"
+
+    flagged = " UNION ALL ".join(scan(indexes) for indexes in scans if indexes)
     parts = [
         f"SELECT _row, CAST({params.add(header)} AS VARCHAR) AS column_name, v{i} AS value, "
         f"{params.add(reason)} AS reason, has_identifier AS row_imported FROM flagged WHERE f{i}"
         for i, (_, header, _, reason) in enumerate(checks)
     ]
+    find = f"""CREATE OR REPLACE TEMP TABLE {problems} AS
+        WITH flagged AS MATERIALIZED ({flagged})
+        {' UNION ALL '.join(parts)}"""
+    find_params = params.values
+    params = Params()
     row_pairs = ", ".join(f"{params.add(h)}, s.c{i}" for i, h in enumerate(headers))
     values = dict(params.values)
     values.update(fixed)
-    sql = f"""INSERT INTO quarantine (batch_id, source_file, source_sheet, source_row, column_name, value, reason,
+    insert = f"""INSERT INTO quarantine (batch_id, source_file, source_sheet, source_row, column_name, value, reason,
             row_imported, row_data)
-        WITH flagged AS MATERIALIZED (SELECT _row, has_identifier, {flags} FROM {stage} WHERE {any_problem})
         SELECT $batch_id, $source_file, $source_sheet, q._row, q.column_name, q.value, q.reason, q.row_imported,
                json_object({row_pairs})
-        FROM ({' UNION ALL '.join(parts)}) AS q JOIN {raw} AS s ON s._row = q._row"""
-    return sql, values
+        FROM {problems} AS q JOIN {raw} AS s ON s._row = q._row"""
+    return [("find problems", find, find_params), ("quarantine rows", insert, values)]

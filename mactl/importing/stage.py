@@ -18,6 +18,7 @@ from mactl.workspace import Workspace, utc_now
 STAGE = "import"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 _SHEET, _IDS = "_mactl_import_sheet", "_mactl_import_stage"
+_PROBLEMS = "_mactl_import_problems"
 
 
 @dataclass
@@ -336,16 +337,17 @@ def _load_sheet(ws, sheet, plan, rule, result: FileResult, out: SheetResult, opt
     if plan.column("event_action") and result.channel == "engagement" and not (rule and rule.event_type):
         checks.append(("event_action IS NOT NULL AND action_type IS NULL", plan.header_of("event_action"), "event_action",
                        "unknown action (not open, click, bounce, unsubscribe, page view, download or read): no event recorded"))
-    sql, params = loading.quarantine_sql(
+    (find_step, find, find_params), (insert_step, insert, insert_params) = loading.quarantine_sql(
         _IDS, staging.raw, sheet.headers, checks,
-        {"batch_id": result.batch_id, "source_file": result.file, "source_sheet": sheet.sheet},
+        {"batch_id": result.batch_id, "source_file": result.file, "source_sheet": sheet.sheet}, _PROBLEMS,
+        staging.row_fields,
     )
-    before = int(ws.scalar(STAGE, "count quarantine", "SELECT count(*) FROM quarantine WHERE batch_id = ?", [result.batch_id]))
-    ws.sql(STAGE, "quarantine rows", sql, params)
-    after = int(ws.scalar(STAGE, "count quarantine", "SELECT count(*) FROM quarantine WHERE batch_id = ?", [result.batch_id]))
-    out.problems = after - before
+    ws.sql(STAGE, find_step, find, find_params)
+    out.problems = int(ws.scalar(STAGE, "count quarantine", f"SELECT count(*) FROM {_PROBLEMS}"))
+    if out.problems:  # most files have none: then the raw rows are not read again
+        ws.sql(STAGE, insert_step, insert, insert_params)
     out.quarantined_rows = int(ws.scalar(STAGE, "count unidentified", f"SELECT count(*) FROM {_IDS} WHERE NOT has_identifier"))
-    _drop(ws, [*staging.drop, *sheet_objects(_SHEET)])
+    _drop(ws, [*staging.drop, ("TABLE", _PROBLEMS), *sheet_objects(_SHEET)])
 
 
 def _drop(ws: Workspace, objects: list[tuple[str, str]]) -> None:
