@@ -164,6 +164,37 @@ def test_csv_header_under_title_and_blank_lines(workspace, tmp_path):
     assert records(workspace) == [("", 4, "张三", "13800000000", "zs@x.com")]
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_csv_rows_below_blank_lines_keep_their_line_numbers(workspace, tmp_path, newline):
+    lines = ["2026 客户名单", "", "姓名,手机,邮箱", "张三,13800000000,zs@x.com", "", "李四,13900000000,ls@x.com",
+             "", "", "王五,bad,", '"赵六",13700000000,"zl@x.com"', "", ""]
+    path = tmp_path / "list.csv"
+    path.write_bytes(newline.join(lines).encode("gb18030"))
+    import_paths(workspace, [path])
+    assert [r[:3] for r in records(workspace)] == [("", 4, "张三"), ("", 6, "李四"), ("", 10, "赵六")]
+    assert workspace.fetchall("t", "read", "SELECT source_row, column_name, value FROM quarantine ORDER BY reason") == [
+        (9, "手机", "bad"), (9, None, None)]
+
+
+def test_csv_cell_spanning_two_lines_is_one_row(workspace, tmp_path):
+    path = tmp_path / "list.csv"
+    path.write_text('姓名,手机,你的需求\n张三,13800000000,"第一行\n\n第三行"\n\n李四,13900000000,\n', encoding="utf-8")
+    import_paths(workspace, [path])
+    # rows as Excel shows the file: a quoted cell with line breaks is one row, a blank line is a row
+    assert records(workspace, "source_row, name, attributes") == [
+        (2, "张三", '{"你的需求":"第一行\\n\\n第三行"}'), (4, "李四", '{"你的需求":null}')]
+
+
+def test_activity_log_rows_below_blank_lines_keep_their_line_numbers(workspace, tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text("Email,Event,Time\na@x.com,open,2026-09-20 08:00:00\n\nb@y.com,click,2026-09-21 08:00:00\n"
+                    "\na@x.com,forward,2026-09-22 08:00:00\n", encoding="utf-8")
+    import_paths(workspace, [path])
+    assert workspace.fetchall("t", "read", "SELECT source_row, event_type FROM event ORDER BY event_id") == [
+        (2, "email_open"), (4, "email_click")]
+    assert workspace.fetchall("t", "read", "SELECT source_row, value FROM quarantine") == [(6, "forward")]
+
+
 def test_webinar_registration_attendance_and_replay(workspace, tmp_path):
     import_paths(workspace, [webinar_workbook(tmp_path / "直播.xlsx")])
     assert records(workspace, "name, nickname, phone") == [

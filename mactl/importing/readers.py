@@ -45,8 +45,9 @@ class SheetTable:
 
 
 def sheet_objects(name: str) -> list[tuple[str, str]]:
-    """What a loader creates, in the order to drop it: a view ``name`` (c0 … cN, _row) over a table of cells."""
-    return [("VIEW", name), ("TABLE", f"{name}_cells")]
+    """What a loader creates, in the order to drop it: a view ``name`` (c0 … cN, _row) over a table of cells
+    (and, for a CSV file with blank lines, a table of row numbers)."""
+    return [("VIEW", name), ("TABLE", f"{name}_cells"), ("TABLE", f"{name}_lines")]
 
 
 @dataclass
@@ -323,15 +324,59 @@ def _csv_loader(path: Path, encoding: str, delimiter: str, skip: int, width: int
                         columns = {columns}, null_padding = true, strict_mode = false, auto_detect = false)""",
                 [str(source), delimiter, skip],
             )
-            ws.sql("import", "sheet view", f"""CREATE OR REPLACE TEMP VIEW {table} AS
-                SELECT *, CAST(rowid - (SELECT min(rowid) FROM {table}_cells) + {int(skip) + 1} AS INTEGER) AS _row
-                FROM {table}_cells WHERE {non_empty}""")
+            position = f"rowid - (SELECT min(rowid) FROM {table}_cells)"
+            rows = _rows_below_blank_lines(source, delimiter, skip,
+                                           int(ws.scalar("import", "count cells", f"SELECT count(*) FROM {table}_cells")))
+            if rows is not None:
+                # DuckDB's reader leaves blank lines out: each row's number comes from Python's csv module instead
+                lines = pd.DataFrame({"_position": pd.RangeIndex(len(rows), dtype="int64"), "_row": pd.array(rows, dtype="int32")})
+                ws.load_frame("import", f"{table}_lines", lines)
+                ws.sql("import", "sheet view", f"""CREATE OR REPLACE TEMP VIEW {table} AS
+                    SELECT c.*, l._row FROM (SELECT *, {position} AS _position FROM {table}_cells) AS c
+                    JOIN {table}_lines AS l USING (_position) WHERE {non_empty}""")
+            else:
+                ws.sql("import", "sheet view", f"""CREATE OR REPLACE TEMP VIEW {table} AS
+                    SELECT *, CAST({position} + {int(skip) + 1} AS INTEGER) AS _row
+                    FROM {table}_cells WHERE {non_empty}""")
         finally:
             if temp is not None:
                 os.unlink(temp)
         return int(ws.scalar("import", "count rows", f"SELECT count(*) FROM {table}"))
 
     return load
+
+
+def _rows_below_blank_lines(path: Path, delimiter: str, skip: int, rows_read: int) -> list[int] | None:
+    """Row numbers of the ``rows_read`` rows DuckDB read, when the lines below the header are more than those
+    rows (DuckDB leaves blank lines out; a quoted cell can also span lines); None when they are as many, and
+    a row's position gives its number. Lines are counted at about disk speed; only a file with more lines
+    than rows is read again, by Python's csv module, which keeps blank lines as rows."""
+    import numpy as np
+
+    with open(path, "rb") as handle:
+        head, data_start = handle.read(SNIFF_BYTES), 0
+        for _ in range(skip):
+            data_start = head.find(b"\n", data_start) + 1
+            if data_start == 0:
+                return None
+        handle.seek(data_start)
+        newlines, tail = 0, b""
+        while chunk := handle.read(1 << 24):
+            newlines += int(np.count_nonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("\n")))
+            tail = (tail + chunk)[-4096:]
+    ending = tail[len(tail.rstrip(b"\r\n")):].count(b"\n")  # blank lines at the end shift nothing
+    lines = newlines - ending + 1 if ending else newlines + (1 if tail else 0)
+    if lines == rows_read:
+        return None
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle, delimiter=delimiter)
+            for _ in range(skip):
+                next(reader, None)
+            rows = [skip + 1 + index for index, cells in enumerate(reader) if cells]
+    except csv.Error:  # e.g. a cell over the module's size limit: keep the numbers by position
+        return None
+    return rows if len(rows) == rows_read else None
 
 
 def _as_utf8(path: Path, encoding: str) -> tuple[Path, str | None]:
