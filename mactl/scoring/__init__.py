@@ -60,7 +60,8 @@ def score(ws: Workspace, *, model_path: str | Path | None = None, as_of: datetim
         with _unordered(ws):
             _contributions(ws, model, as_of)
         report(progress, "scores", 1, 4)
-        _scores(ws, model)
+        with _unordered(ws):
+            _scores(ws, model)
         report(progress, "stages", 2, 4)
         _stages(ws, model, run_id, as_of)
         report(progress, "history", 3, 4)
@@ -105,7 +106,7 @@ def _person_keys(ws: Workspace) -> None:
 @contextmanager
 def _unordered(ws: Workspace) -> Iterator[None]:
     """Statements that only fill temp tables read later by joins and aggregates: their row order is
-    never used, so DuckDB need not keep it (the fit rules' UNION ALL then writes in parallel)."""
+    never used, so DuckDB need not keep it (and writes them in parallel)."""
     previous = ws.scalar(STAGE, "insertion order", "SELECT current_setting('preserve_insertion_order')")
     ws.sql(STAGE, "insertion order", "SET preserve_insertion_order = false")
     yield  # not restored after a failure: the aborted transaction refuses SET, and the failed run ends there

@@ -390,12 +390,9 @@ def exact_row_sum(columns: list[str]) -> str:
     return f"CAST(CAST({terms} AS DECIMAL(38, 6)) AS DOUBLE)"
 
 
-def _comes_after(n: int, rule_idx: int, label_rank: int) -> str:
-    """Whether a rule comes after the (n-1)th top reason: fewer absolute points, or as many and a later label."""
-    if n == 1:
-        return "true"
-    return (f"(size_at_{n - 1} > size_{rule_idx} OR (size_at_{n - 1} = size_{rule_idx} AND "
-            f"rank_at_{n - 1} < {label_rank}))")
+def _not_picked(n: int, label_rank: int) -> str:
+    """Whether a rule is none of the first n-1 top reasons."""
+    return " AND ".join(f"rank_at_{m} <> {label_rank}" for m in range(1, n)) or "true"
 
 
 def person_totals_sql(model: ScoringModel, params: list, source: str, keep: list[str]) -> str:
@@ -403,8 +400,8 @@ def person_totals_sql(model: ScoringModel, params: list, source: str, keep: list
     and engagement (exact sums) and the top three reasons: the rules with the largest net points, ties by label,
     rules that net to 0 (to the cent) left out, as '+30 demo request; +25 title: decision maker'.
 
-    The three are picked by comparisons across the columns, no row per rule: the largest absolute points, then
-    the smallest label rank among the rules with those points; the next reason must come after it in that order."""
+    The three are picked across the columns, with no row per rule: the largest absolute points among the rules
+    not picked yet, the first rule in label order with those points; one printf writes all of them."""
     rows = rule_rows(model)
     kept = "".join(f"{column}, " for column in keep)
     if not rows:
@@ -414,21 +411,22 @@ def person_totals_sql(model: ScoringModel, params: list, source: str, keep: list
                       for _, idx, _ in ranked)
     relation = f"SELECT *, {sizes} FROM ({source})"
     for n in (1, 2, 3):
-        largest = ", ".join(f"CASE WHEN {_comes_after(n, idx, rank)} THEN size_{idx} END" for rank, idx, _ in ranked)
-        relation = f"SELECT *, greatest({largest}) AS size_at_{n} FROM ({relation})"
-        first = ", ".join(f"CASE WHEN size_{idx} = size_at_{n} AND {_comes_after(n, idx, rank)} THEN {rank} END"
-                          for rank, idx, _ in ranked)
-        relation = f"SELECT *, least({first}) AS rank_at_{n} FROM ({relation})"
+        largest = ", ".join(f"CASE WHEN {_not_picked(n, rank)} THEN size_{idx} END" for rank, idx, _ in ranked)
+        first = " ".join(f"WHEN size_{idx} = size_at_{n} AND {_not_picked(n, rank)} THEN {rank}" for rank, idx, _ in ranked)
+        relation = f"SELECT *, CASE {first} END AS rank_at_{n} FROM (SELECT *, greatest({largest}) AS size_at_{n} FROM ({relation}))"
     points = " ".join(f"WHEN {rank} THEN {points_column(idx)}" for rank, idx, _ in ranked)
-    labels = f"CAST([{', '.join('?' for _ in ranked)}] AS VARCHAR[])"
-    reasons = []
-    for n in (1, 2, 3):
-        params.extend(label for _, _, label in ranked)
-        reasons.append(f"printf('%+.0f %s', CASE rank_at_{n} {points} END, list_extract({labels}, rank_at_{n}))")
+    labels = " ".join(f"WHEN {rank} THEN ?" for rank, _, _ in ranked)
+    formats = []
+    for count in (3, 2, 1):
+        values = []
+        for n in range(1, count + 1):
+            values += [f"CASE rank_at_{n} {points} END", f"CASE rank_at_{n} {labels} END"]
+            params.extend(label for _, _, label in ranked)
+        formats.append(f"WHEN rank_at_{count} IS NOT NULL THEN printf('{'; '.join(['%+.0f %s'] * count)}', {', '.join(values)})")
     by_factor = {factor: [points_column(row[0]) for row in rows if row[1] == factor] for factor in ("fit", "engagement")}
     return f"""
         SELECT {kept}{exact_row_sum(by_factor['fit'])} AS fit, {exact_row_sum(by_factor['engagement'])} AS engagement,
-               nullif(concat_ws('; ', {', '.join(reasons)}), '') AS top_reasons
+               CASE {' '.join(formats)} END AS top_reasons
         FROM ({relation})"""
 
 
