@@ -272,3 +272,40 @@ def test_score_sums_do_not_depend_on_row_order(workspace):
     assert workspace.scalar("t", "read", f"SELECT sum(v) FROM {values}") == 0.6000000000000001
     assert workspace.scalar("t", "read", f"SELECT {exact_sum('v')} FROM {values}") == 0.6
     assert workspace.scalar("t", "read", f"SELECT {exact_sum('v', 'v > 0.15')} FROM {values}") == 0.5
+
+
+def test_period_cap_models_and_the_others_score_alike_and_explain_adds_up(workspace, tmp_path):
+    # Models without period caps sum each event's points straight into one column per rule; a period cap needs
+    # sums per period first (the per-rule path). A period cap that never binds must change nothing, and explain
+    # (per event, the per-rule SQL) must add up to the score either way.
+    import random
+
+    from mactl.scoring.model import DEFAULT_MODEL
+
+    shipped = DEFAULT_MODEL.read_text(encoding="utf-8")
+    loose = shipped.replace("        cap: 9\n", "        cap: 9\n        period_cap: {days: 1000, cap: 1000}\n")
+    assert loose != shipped
+    people, draw = People(workspace), random.Random(5)
+    for n in range(40):
+        people.person(f"P{n}", title=draw.choice(["销售总监", "工程师", "学生", None]), industry=draw.choice(["化工", "零售"]),
+                      province=draw.choice(["上海", "四川"]), email_is_freemail=draw.random() < 0.3)
+        for _ in range(draw.randrange(25)):
+            people.event(f"P{n}", draw.choice(["form_submit", "webinar_attend", "badge_scan", "page_view", "email_click",
+                                               "content_download", "unsubscribe"]),
+                         AS_OF - timedelta(days=draw.randrange(60), hours=draw.randrange(24)),
+                         channel=draw.choice(["web_form", "event", "engagement"]), form_name=draw.choice(["Demo申请", "白皮书"]),
+                         url=draw.choice(["https://x.com/pricing", "https://x.com/blog"]), watch_minutes=draw.randrange(60))
+    columns = "person_id, fit, engagement, total, grade, stage, temperature, top_reasons, last_activity_at"
+    results, capped = [], set()
+    for text in (shipped, loose):
+        workspace.sql("t", "reset", "DELETE FROM person_stage")
+        score(workspace, model_path=write_model(tmp_path, text), as_of=AS_OF)
+        results.append(workspace.fetchall("t", "s", f"SELECT {columns} FROM person_score ORDER BY person_id"))
+        for person_id, fit, engagement, *_ in results[-1]:
+            rows = explain(workspace, person_id)["contributions"]
+            capped |= {r["label"] for r in rows if r["label"].endswith("(cap)")}
+            assert sum(r["points"] for r in rows if r["factor"] == "fit") == pytest.approx(fit, abs=0.01)
+            engaged = sum(r["points"] for r in rows if r["factor"] == "engagement")
+            assert min(engaged, 100) == pytest.approx(engagement, abs=0.005 * len(rows) + 0.01)
+    assert results[0] == results[1]
+    assert len({r[7] for r in results[0]}) > 20 and len(capped) >= 3  # varied data: many reasons, rule caps that bind

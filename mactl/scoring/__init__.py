@@ -12,12 +12,11 @@ from mactl.errors import NotFoundError
 from mactl.progress import Progress, report
 from mactl.scoring.model import FORWARD_STAGES, ScoringModel, load_model, model_from_json, model_hash, model_json
 from mactl.scoring.sql import (
-    engagement_points_sql,
-    exact_sum,
+    engagement_columns_sql,
     explain_contributions_sql,
-    fit_points_sql,
+    fit_columns_sql,
     person_events_sql,
-    rules_sql,
+    person_totals_sql,
 )
 from mactl.workspace import Workspace, utc_now
 
@@ -61,7 +60,8 @@ def score(ws: Workspace, *, model_path: str | Path | None = None, as_of: datetim
         with _unordered(ws):
             _contributions(ws, model, as_of)
         report(progress, "scores", 1, 4)
-        _scores(ws, model)
+        with _unordered(ws):
+            _scores(ws, model)
         report(progress, "stages", 2, 4)
         _stages(ws, model, run_id, as_of)
         report(progress, "history", 3, 4)
@@ -78,7 +78,7 @@ def score(ws: Workspace, *, model_path: str | Path | None = None, as_of: datetim
         return summary
 
 
-_RUN_TABLES = ("as_of_param", "person_key", "record_person", "rule_points", "person_events", "score_rule", "scored",
+_RUN_TABLES = ("as_of_param", "person_key", "record_person", "fit_points", "engagement_points", "person_events", "scored",
                "stage_candidate", "stage_next")
 
 
@@ -106,7 +106,7 @@ def _person_keys(ws: Workspace) -> None:
 @contextmanager
 def _unordered(ws: Workspace) -> Iterator[None]:
     """Statements that only fill temp tables read later by joins and aggregates: their row order is
-    never used, so DuckDB need not keep it (the fit rules' UNION ALL then writes in parallel)."""
+    never used, so DuckDB need not keep it (and writes them in parallel)."""
     previous = ws.scalar(STAGE, "insertion order", "SELECT current_setting('preserve_insertion_order')")
     ws.sql(STAGE, "insertion order", "SET preserve_insertion_order = false")
     yield  # not restored after a failure: the aborted transaction refuses SET, and the failed run ends there
@@ -114,22 +114,17 @@ def _unordered(ws: Workspace) -> Iterator[None]:
 
 
 def _contributions(ws: Workspace, model: ScoringModel, as_of: datetime) -> None:
-    """Per person and rule: fit points, and engagement events and points after caps (one scan of the events);
-    per person: last activity and CRM feedback (one more scan). Temporary: explain recomputes one person's."""
+    """Per person, a column of points per rule: fit rules (one read of the people), engagement rules after caps
+    (one scan of the events); per person: last activity and CRM feedback (one more scan). Temporary: explain
+    recomputes one person's contributions row by row."""
     params: list = []
-    fit = fit_points_sql(model, params)
-    ws.sql(STAGE, "fit points", f"""
-        CREATE OR REPLACE TEMP TABLE rule_points AS
-        SELECT person_key, rule_idx, NULL::BIGINT AS events, points AS points_before_caps, 0.0::DOUBLE AS period_capped,
-               0.0::DOUBLE AS capped, points
-        FROM ({fit})""", params)
+    ws.sql(STAGE, "fit points", f"CREATE OR REPLACE TEMP TABLE fit_points AS {fit_columns_sql(model, params)}", params)
     params = []
-    ws.sql(STAGE, "engagement points", f"INSERT INTO rule_points {engagement_points_sql(model, params, as_of)}", params)
+    ws.sql(STAGE, "engagement points",
+           f"CREATE OR REPLACE TEMP TABLE engagement_points AS {engagement_columns_sql(model, params, as_of)}", params)
     params = []
     ws.sql(STAGE, "person events", f"CREATE OR REPLACE TEMP TABLE person_events AS {person_events_sql(model, params, as_of, PASSIVE_EVENTS)}",
            params)
-    params = []
-    ws.sql(STAGE, "rules", f"CREATE OR REPLACE TEMP TABLE score_rule AS {rules_sql(model, params)}", params)
 
 
 def _grade_case(model: ScoringModel, params: list) -> str:
@@ -145,31 +140,25 @@ def _scores(ws: Workspace, model: ScoringModel) -> None:
     """Per person fit, engagement (optionally capped as a whole), total, grade, last activity, top reasons."""
     params: list = []
     cap = model.engagement.max_points
-    engagement = "least(coalesce(c.engagement, 0), ?)" if cap else "coalesce(c.engagement, 0)"
-    head: list = [cap] if cap else []
-    grade = _grade_case(model, params)
-    # Top reasons: the three rules with the largest net points (ties by label), rules that net to 0 left out.
-    reasons = ", ".join(f"max(CASE WHEN x.n = {n} THEN printf('%+.0f %s', x.points, r.label) END)" for n in (1, 2, 3))
+    engagement = "least(c.engagement, ?)" if cap else "c.engagement"
+    if cap:
+        params.append(cap)
+    totals_params: list = []
+    totals = person_totals_sql(model, totals_params, """
+        SELECT k.*, f.* EXCLUDE (person_key), g.* EXCLUDE (person_key) FROM person_key k
+        LEFT JOIN fit_points f ON f.person_key = k.person_key LEFT JOIN engagement_points g ON g.person_key = k.person_key""",
+                               ["person_key", "person_id", "last_seen"])
+    grade_params: list = []
+    grade = _grade_case(model, grade_params)
     ws.sql(STAGE, "scores", f"""
         CREATE OR REPLACE TEMP TABLE scored AS
-        WITH ranked AS (
-            SELECT c.person_key, c.rule_idx, c.points, row_number() OVER (
-                       PARTITION BY c.person_key ORDER BY round(c.points, 2) = 0, abs(c.points) DESC, r.label_rank) AS n
-            FROM rule_points c JOIN score_rule r ON r.rule_idx = c.rule_idx),
-        sums AS (
-            SELECT x.person_key, {exact_sum('x.points', "r.factor = 'fit'")} AS fit,
-                   {exact_sum('x.points', "r.factor = 'engagement'")} AS engagement,
-                   nullif(concat_ws('; ', {reasons}), '') AS top_reasons
-            FROM (SELECT *, CASE WHEN round(points, 2) <> 0 THEN n END AS n FROM ranked) x
-            JOIN score_rule r ON r.rule_idx = x.rule_idx GROUP BY x.person_key),
-        s AS (
-            SELECT k.person_key, k.person_id, round(coalesce(c.fit, 0), 2) AS fit, round({engagement}, 2) AS engagement,
-                   c.top_reasons, coalesce(pe.last_activity_at, least(k.last_seen, a.as_of)) AS last_activity_at
-            FROM person_key k CROSS JOIN as_of_param a
-            LEFT JOIN sums c ON c.person_key = k.person_key
-            LEFT JOIN person_events pe ON pe.person_key = k.person_key)
+        WITH s AS (
+            SELECT c.person_key, c.person_id, round(c.fit, 2) AS fit, round({engagement}, 2) AS engagement,
+                   c.top_reasons, coalesce(pe.last_activity_at, least(c.last_seen, a.as_of)) AS last_activity_at
+            FROM ({totals}) c CROSS JOIN as_of_param a
+            LEFT JOIN person_events pe ON pe.person_key = c.person_key)
         SELECT s.*, round(s.fit + s.engagement, 2) AS total, {grade} AS grade FROM s""",
-           [*head, *params])
+           [*params, *totals_params, *grade_params])
 
 
 def _stage_rank_case(column: str) -> str:

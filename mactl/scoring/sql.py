@@ -85,6 +85,11 @@ def rules_sql(model: ScoringModel, params: list) -> str:
 
 # -- fit --------------------------------------------------------------------
 
+def points_column(rule_idx: int) -> str:
+    """A rule's column in the per-person tables (fit_columns_sql, engagement_columns_sql): NULL = no points row."""
+    return f"points_{rule_idx}"
+
+
 def fit_fields(model: ScoringModel) -> tuple[list[str], list[str]]:
     """Person columns and attr.<column> fields the fit rules read."""
     fields = {cond.field for rule in model.fit for cond in [rule, *rule.when]}
@@ -155,6 +160,21 @@ def fit_points_sql(model: ScoringModel, params: list, person_id: str | None = No
     return head + " UNION ALL ".join(parts)
 
 
+def fit_columns_sql(model: ScoringModel, params: list) -> str:
+    """One row per person (person_key): one column of points per fit rule (points_column), NULL where the rule
+    does not hold; the rows fit_points_sql gives, as columns. Persons are read once for all rules."""
+    if not model.fit:
+        return "SELECT NULL::BIGINT AS person_key WHERE false"
+    head = f"WITH fit_input AS ({fit_input_sql(model, params)}) "
+    columns = []
+    for idx, rule in enumerate(model.fit, start=1):
+        conds = [condition_sql(f"p.{quote_ident(c.field)}", c, params, f"p.{quote_ident(text_column(c.field))}")
+                 for c in [rule, *rule.when]]
+        params.append(float(rule.points))
+        columns.append(f"CASE WHEN {' AND '.join(conds)} THEN ?::DOUBLE END AS {points_column(idx)}")
+    return f"{head}SELECT p.person_key, {', '.join(columns)} FROM fit_input p"
+
+
 # -- engagement --------------------------------------------------------------
 
 def channel_weight_sql(model: ScoringModel, params: list) -> str:
@@ -196,6 +216,42 @@ def exact_sum(expr: str, where: str | None = None) -> str:
     only = f" FILTER (WHERE {where})" if where else ""
     return f"CAST(sum(CAST({expr} AS DECIMAL(18, 6))){only} AS DOUBLE)"
 
+# An event's age at as-of (a parameter), in days.
+AGE_DAYS = "(epoch(?::TIMESTAMP) - epoch(e.occurred_at)) / 86400.0"
+
+
+def decay_sql(age_days: str, half_life: str) -> str:
+    """0.5 ^ (age / half-life). The run's wide path and explain's per-event rows share it (and event_points_sql,
+    cap_excess_sql), so both compute the same floating-point numbers."""
+    return f"power(0.5, {age_days} / {half_life})"
+
+
+def event_points_sql(raw_points: str, decay: str, channel_weight: str) -> str:
+    return f"{raw_points} * {decay} * {channel_weight}"
+
+
+def cap_excess_sql(points_before_caps: str, period_excess: str, cap: str) -> str:
+    """Points over the rule's cap, after the period caps (0 without a cap: the comparison is NULL)."""
+    return (f"CASE WHEN {points_before_caps} - {period_excess} > {cap} "
+            f"THEN {points_before_caps} - {period_excess} - {cap} ELSE 0.0 END")
+
+
+def scored_events_sql(model: ScoringModel, params: list, as_of: datetime, person_id: str | None = None,
+                      max_event_id: int | None = None) -> str:
+    """FROM … WHERE of the events the engagement rules can score (alias e, person key rp.person_key): of the
+    rules' event types, up to as-of (and, for explain, up to the run's newest event)."""
+    records = records_sql(params, person_id)
+    event_types = list(dict.fromkeys(rule.event for rule in model.engagement.rules)) or [None]
+    params.extend([*event_types, as_of])
+    scope = ""
+    if max_event_id is not None:
+        params.append(max_event_id)
+        scope = " AND e.event_id <= ?"
+    return (f"FROM event e JOIN {records} rp ON rp.record_id = e.record_id "
+            f"WHERE e.event_type IN ({', '.join('?' for _ in event_types)}) AND e.occurred_at IS NOT NULL "
+            f"AND e.occurred_at <= ?::TIMESTAMP{scope}")
+
+
 def engagement_ctes_sql(model: ScoringModel, params: list, as_of: datetime, person_id: str | None = None,
                         max_event_id: int | None = None) -> str:
     """CTEs rules, hits (one row per event and matching rule) and capped (per person and rule).
@@ -210,13 +266,7 @@ def engagement_ctes_sql(model: ScoringModel, params: list, as_of: datetime, pers
     params.append(as_of)  # a parameter, not a join to a one-row table: the scan filters on it directly
     weight = channel_weight_sql(model, params)
     matching = matching_rules_sql(model, params)
-    records = records_sql(params, person_id)
-    event_types = list(dict.fromkeys(rule.event for rule in model.engagement.rules)) or [None]
-    params.extend([*event_types, as_of])
-    scope = ""
-    if max_event_id is not None:
-        params.append(max_event_id)
-        scope = " AND e.event_id <= ?"
+    scan = scored_events_sql(model, params, as_of, person_id, max_event_id)
     if periods:
         sums = f"""
         periods AS (
@@ -235,20 +285,16 @@ def engagement_ctes_sql(model: ScoringModel, params: list, as_of: datetime, pers
     return f"""
         rules AS ({rules}),
         hits AS (
-            SELECT *, raw_points * decay * channel_weight AS points FROM (
+            SELECT *, {event_points_sql('raw_points', 'decay', 'channel_weight')} AS points FROM (
                 SELECT m.person_key, r.rule_idx, m.event_id, m.occurred_at, r.raw_points,
-                       CASE WHEN r.half_life IS NULL THEN 1.0::DOUBLE ELSE power(0.5, m.age_days / r.half_life) END AS decay,
+                       CASE WHEN r.half_life IS NULL THEN 1.0::DOUBLE ELSE {decay_sql('m.age_days', 'r.half_life')} END AS decay,
                        m.channel_weight, {period_no} AS period_no
-                FROM (SELECT rp.person_key, e.event_id, e.occurred_at,
-                             (epoch(?::TIMESTAMP) - epoch(e.occurred_at)) / 86400.0 AS age_days,
+                FROM (SELECT rp.person_key, e.event_id, e.occurred_at, {AGE_DAYS} AS age_days,
                              {weight} AS channel_weight, unnest({matching}) AS rule_idx
-                      FROM event e JOIN {records} rp ON rp.record_id = e.record_id
-                      WHERE e.event_type IN ({', '.join('?' for _ in event_types)}) AND e.occurred_at IS NOT NULL
-                        AND e.occurred_at <= ?::TIMESTAMP{scope}) m
+                      {scan}) m
                 JOIN rules r ON r.rule_idx = m.rule_idx)),{sums},
         capped AS (
-            SELECT s.*, CASE WHEN s.points_before_caps - s.period_excess > r.cap
-                             THEN s.points_before_caps - s.period_excess - r.cap ELSE 0.0 END AS cap_excess
+            SELECT s.*, {cap_excess_sql('s.points_before_caps', 's.period_excess', 'r.cap')} AS cap_excess
             FROM rule_sums s JOIN rules r ON r.rule_idx = s.rule_idx)"""
 
 
@@ -259,6 +305,57 @@ def engagement_points_sql(model: ScoringModel, params: list, as_of: datetime) ->
         SELECT person_key, rule_idx, events, points_before_caps, 0.0 - period_excess AS period_capped,
                0.0 - cap_excess AS capped, points_before_caps - period_excess - cap_excess AS points
         FROM capped"""
+
+
+def engagement_columns_sql(model: ScoringModel, params: list, as_of: datetime) -> str:
+    """Per person (person_key) with scored events: one column of points after caps per engagement rule
+    (points_column), the numbers engagement_points_sql gives per person and rule.
+
+    Without period caps the events are summed straight into the columns: each rule's points per event
+    (CASE on its event type and `where:`), grouped by person alone. Period caps need sums per person, rule
+    and period first: those models take engagement_points_sql's rows and turn them into the columns.
+    """
+    rules = list(enumerate(model.engagement.rules, start=len(model.fit) + 1))
+    if not rules:
+        return "SELECT NULL::BIGINT AS person_key WHERE false"
+    if any(rule.period_cap for _, rule in rules):
+        per_rule = engagement_points_sql(model, params, as_of)
+        columns = [f"max(points) FILTER (WHERE rule_idx = {idx}) AS {points_column(idx)}" for idx, _ in rules]
+        return f"SELECT person_key, {', '.join(columns)} FROM ({per_rule}) GROUP BY person_key"
+    # parameters in the order the statement reads them: caps (outer select), rule points, the scan
+    cap_params: list = []
+    capped = []
+    for idx, rule in rules:
+        cap_params.extend([rule.cap, rule.cap])
+        before = points_column(idx)
+        capped.append(f"{before} - 0.0::DOUBLE - {cap_excess_sql(before, '0.0::DOUBLE', '?::DOUBLE')} AS {before}")
+    sums = ", ".join(f"{exact_sum(points_column(idx))} AS {points_column(idx)}" for idx, _ in rules)
+    point_params: list = []
+    points = []
+    for idx, rule in rules:
+        point_params.append(rule.event)
+        conds = ["m.event_type = ?", *(condition_sql(f"m.{quote_ident(c.field)}", c, point_params) for c in rule.where)]
+        half_life = rule.half_life_days or model.engagement.half_life_days
+        point_params.append(float(rule.points))
+        decay = "1.0::DOUBLE"
+        if half_life:
+            point_params.append(float(half_life))
+            decay = decay_sql("m.age_days", "?::DOUBLE")
+        points.append(f"CASE WHEN {' AND '.join(conds)} THEN {event_points_sql('?::DOUBLE', decay, 'm.channel_weight')} "
+                      f"END AS {points_column(idx)}")
+    scan_params: list = [as_of]
+    weight = channel_weight_sql(model, scan_params)
+    scan = scored_events_sql(model, scan_params, as_of)
+    params.extend([*cap_params, *point_params, *scan_params])
+    fields = sorted({cond.field for _, rule in rules for cond in rule.where})
+    event_fields = "".join(f", e.{quote_ident(f)}" for f in fields)
+    return f"""
+        SELECT person_key, {', '.join(capped)} FROM (
+            SELECT person_key, {sums} FROM (
+                SELECT m.person_key, {', '.join(points)}
+                FROM (SELECT rp.person_key, e.event_type{event_fields}, {AGE_DAYS} AS age_days, {weight} AS channel_weight
+                      {scan}) m)
+            GROUP BY person_key)"""
 
 
 def explain_contributions_sql(model: ScoringModel, params: list, as_of: datetime, person_id: str,
@@ -284,6 +381,54 @@ def explain_contributions_sql(model: ScoringModel, params: list, as_of: datetime
 
 
 # -- per person ---------------------------------------------------------------
+
+def exact_row_sum(columns: list[str]) -> str:
+    """exact_sum across a row's columns (NULL counts as no term): the same decimal terms, so the same total."""
+    if not columns:
+        return "0.0::DOUBLE"
+    terms = " + ".join(f"coalesce(CAST({column} AS DECIMAL(18, 6)), 0)" for column in columns)
+    return f"CAST(CAST({terms} AS DECIMAL(38, 6)) AS DOUBLE)"
+
+
+def _not_picked(n: int, label_rank: int) -> str:
+    """Whether a rule is none of the first n-1 top reasons."""
+    return " AND ".join(f"rank_at_{m} <> {label_rank}" for m in range(1, n)) or "true"
+
+
+def person_totals_sql(model: ScoringModel, params: list, source: str, keep: list[str]) -> str:
+    """Per row of ``source`` (every rule's points in its points_column, NULL = no points): the ``keep`` columns, fit
+    and engagement (exact sums) and the top three reasons: the rules with the largest net points, ties by label,
+    rules that net to 0 (to the cent) left out, as '+30 demo request; +25 title: decision maker'.
+
+    The three are picked across the columns, with no row per rule: the largest absolute points among the rules
+    not picked yet, the first rule in label order with those points; one printf writes all of them."""
+    rows = rule_rows(model)
+    kept = "".join(f"{column}, " for column in keep)
+    if not rows:
+        return f"SELECT {kept}0.0::DOUBLE AS fit, 0.0::DOUBLE AS engagement, NULL::VARCHAR AS top_reasons FROM ({source})"
+    ranked = sorted((row[4], row[0], row[3]) for row in rows)  # (label_rank, rule_idx, label)
+    sizes = ", ".join(f"CASE WHEN round({points_column(idx)}, 2) <> 0 THEN abs({points_column(idx)}) END AS size_{idx}"
+                      for _, idx, _ in ranked)
+    relation = f"SELECT *, {sizes} FROM ({source})"
+    for n in (1, 2, 3):
+        largest = ", ".join(f"CASE WHEN {_not_picked(n, rank)} THEN size_{idx} END" for rank, idx, _ in ranked)
+        first = " ".join(f"WHEN size_{idx} = size_at_{n} AND {_not_picked(n, rank)} THEN {rank}" for rank, idx, _ in ranked)
+        relation = f"SELECT *, CASE {first} END AS rank_at_{n} FROM (SELECT *, greatest({largest}) AS size_at_{n} FROM ({relation}))"
+    points = " ".join(f"WHEN {rank} THEN {points_column(idx)}" for rank, idx, _ in ranked)
+    labels = " ".join(f"WHEN {rank} THEN ?" for rank, _, _ in ranked)
+    formats = []
+    for count in (3, 2, 1):
+        values = []
+        for n in range(1, count + 1):
+            values += [f"CASE rank_at_{n} {points} END", f"CASE rank_at_{n} {labels} END"]
+            params.extend(label for _, _, label in ranked)
+        formats.append(f"WHEN rank_at_{count} IS NOT NULL THEN printf('{'; '.join(['%+.0f %s'] * count)}', {', '.join(values)})")
+    by_factor = {factor: [points_column(row[0]) for row in rows if row[1] == factor] for factor in ("fit", "engagement")}
+    return f"""
+        SELECT {kept}{exact_row_sum(by_factor['fit'])} AS fit, {exact_row_sum(by_factor['engagement'])} AS engagement,
+               CASE {' '.join(formats)} END AS top_reasons
+        FROM ({relation})"""
+
 
 def crm_map_sql(model: ScoringModel, params: list) -> str:
     crm_map = sorted((k.lower(), v) for k, v in model.stages.crm_stage_map.items())
