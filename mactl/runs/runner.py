@@ -124,9 +124,10 @@ def _finish_run(ws: Workspace, run_id: int, status: str, seconds: float, error: 
                [run_id])
 
 
-# import commits one transaction per file (a bad file must not undo the good ones),
-# so a kill loses at most the file being read; every other step is one transaction.
-OWN_TRANSACTIONS = {"import"}
+# import commits one transaction per file (a bad file must not undo the good ones), so a kill loses at
+# most the file being read; score computes in temp tables first and writes its results in one transaction
+# (DuckDB scans tables made inside an open transaction with one thread); every other step is one transaction.
+OWN_TRANSACTIONS = {"import", "score"}
 
 
 def _run_step(ctx: StepContext, name: str) -> dict:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from mactl.errors import NotFoundError
+from mactl.errors import NotFoundError, StageError
 from mactl.progress import Progress, report
 from mactl.scoring.model import FORWARD_STAGES, ScoringModel, load_model, model_from_json, model_hash, model_json
 from mactl.scoring.sql import (
@@ -52,30 +52,33 @@ def score(ws: Workspace, *, model_path: str | Path | None = None, as_of: datetim
     model = _model_for(model_path)
     as_of = (as_of or utc_now()).replace(tzinfo=None)
     digest = model_hash(model)
+    # The work runs in temp tables before the transaction opens: DuckDB scans a table created inside an open
+    # transaction with one thread, and a committed one with all. Only the writes to the workspace (stages,
+    # history, scores, the run) are one transaction; inside a batch run's step, all of it is.
+    ws.sql(STAGE, "as-of", "CREATE OR REPLACE TEMP TABLE as_of_param AS SELECT ?::TIMESTAMP AS as_of", [as_of])
+    report(progress, "contributions", 0, 4)
+    _person_keys(ws)
+    with _unordered(ws):
+        _contributions(ws, model, as_of)
+        report(progress, "scores", 1, 4)
+        _scores(ws, model, as_of)
+    report(progress, "stages", 2, 4)
+    _next_stages(ws, model, as_of)
     with ws.transaction():
         run_id = (ws.scalar(STAGE, "run id", "SELECT max(score_run_id) FROM score_run") or 0) + 1
-        ws.sql(STAGE, "as-of", "CREATE OR REPLACE TEMP TABLE as_of_param AS SELECT ?::TIMESTAMP AS as_of", [as_of])
-        report(progress, "contributions", 0, 4)
-        _person_keys(ws)
-        with _unordered(ws):
-            _contributions(ws, model, as_of)
-        report(progress, "scores", 1, 4)
-        with _unordered(ws):
-            _scores(ws, model)
-        report(progress, "stages", 2, 4)
-        _stages(ws, model, run_id, as_of)
+        _record_stages(ws, run_id, as_of)
         report(progress, "history", 3, 4)
         people = _publish(ws, model, run_id, as_of, digest)
         max_event_id = ws.scalar(STAGE, "max event id", "SELECT max(event_id) FROM event")
         ws.sql(STAGE, "run", "INSERT INTO score_run VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                [run_id, as_of, utc_now(), digest, str(model_path) if model_path else None, people, model_json(model),
                 max_event_id])
-        report(progress, "history", 4, 4)
         summary = _summary(ws, run_id, as_of, digest, people)
-        # a batch run keeps the connection: millions of rule rows should not ride along to the next steps
-        for table in _RUN_TABLES:
-            ws.sql(STAGE, "drop temp", f"DROP TABLE IF EXISTS {table}")
-        return summary
+    report(progress, "history", 4, 4)
+    # a batch run keeps the connection: millions of rule rows should not ride along to the next steps
+    for table in _RUN_TABLES:
+        ws.sql(STAGE, "drop temp", f"DROP TABLE IF EXISTS {table}")
+    return summary
 
 
 _RUN_TABLES = ("as_of_param", "person_key", "record_person", "fit_points", "engagement_points", "person_events", "scored",
@@ -109,8 +112,13 @@ def _unordered(ws: Workspace) -> Iterator[None]:
     never used, so DuckDB need not keep it (and writes them in parallel)."""
     previous = ws.scalar(STAGE, "insertion order", "SELECT current_setting('preserve_insertion_order')")
     ws.sql(STAGE, "insertion order", "SET preserve_insertion_order = false")
-    yield  # not restored after a failure: the aborted transaction refuses SET, and the failed run ends there
-    ws.sql(STAGE, "insertion order", f"SET preserve_insertion_order = {'true' if previous else 'false'}")
+    try:
+        yield
+    finally:
+        try:
+            ws.sql(STAGE, "insertion order", f"SET preserve_insertion_order = {'true' if previous else 'false'}")
+        except StageError:  # a failure inside a batch run's transaction: it refuses SET, and the run ends there
+            pass
 
 
 def _contributions(ws: Workspace, model: ScoringModel, as_of: datetime) -> None:
@@ -136,7 +144,7 @@ def _grade_case(model: ScoringModel, params: list) -> str:
     return f"CASE {' '.join(cases)} ELSE ? END"
 
 
-def _scores(ws: Workspace, model: ScoringModel) -> None:
+def _scores(ws: Workspace, model: ScoringModel, as_of: datetime) -> None:
     """Per person fit, engagement (optionally capped as a whole), total, grade, last activity, top reasons."""
     params: list = []
     cap = model.engagement.max_points
@@ -154,11 +162,10 @@ def _scores(ws: Workspace, model: ScoringModel) -> None:
         CREATE OR REPLACE TEMP TABLE scored AS
         WITH s AS (
             SELECT c.person_key, c.person_id, round(c.fit, 2) AS fit, round({engagement}, 2) AS engagement,
-                   c.top_reasons, coalesce(pe.last_activity_at, least(c.last_seen, a.as_of)) AS last_activity_at
-            FROM ({totals}) c CROSS JOIN as_of_param a
-            LEFT JOIN person_events pe ON pe.person_key = c.person_key)
+                   c.top_reasons, coalesce(pe.last_activity_at, least(c.last_seen, ?::TIMESTAMP)) AS last_activity_at
+            FROM ({totals}) c LEFT JOIN person_events pe ON pe.person_key = c.person_key)
         SELECT s.*, round(s.fit + s.engagement, 2) AS total, {grade} AS grade FROM s""",
-           [*params, *totals_params, *grade_params])
+           [*params, as_of, *totals_params, *grade_params])
 
 
 def _stage_rank_case(column: str) -> str:
@@ -166,8 +173,8 @@ def _stage_rank_case(column: str) -> str:
     return f"CASE {column} {whens} ELSE 0 END"
 
 
-def _stages(ws: Workspace, model: ScoringModel, run_id: int, as_of: datetime) -> None:
-    """Candidate stage in SQL; forward-only except Recycled; Silent on top of the base stage; transitions stored."""
+def _next_stages(ws: Workspace, model: ScoringModel, as_of: datetime) -> None:
+    """stage_next: candidate stage in SQL; forward-only except Recycled; Silent on top of the base stage."""
     mql = model.stages.mql
     grades = model.grade_names()
     ok_grades = grades[: grades.index(mql.min_grade) + 1] if mql.min_grade else grades
@@ -216,6 +223,10 @@ def _stages(ws: Workspace, model: ScoringModel, run_id: int, as_of: datetime) ->
                CASE WHEN b.silent_days IS NOT NULL AND b.base_stage IN ('MIL', 'MQL', 'Recycled') THEN 'Silent' ELSE b.base_stage END AS stage,
                CASE WHEN b.base_stage IN ('MIL', 'MQL', 'Recycled') THEN b.silent_days END AS new_silent
         FROM b""")
+
+
+def _record_stages(ws: Workspace, run_id: int, as_of: datetime) -> None:
+    """Transitions stored with from, to, when and why; person_stage updated where something changed."""
     ws.sql(STAGE, "stage history", """
         INSERT INTO stage_history
         SELECT person_id, prev_stage, stage, new_silent, ?, ?,
