@@ -11,7 +11,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -80,6 +80,8 @@ class Workspace:
         self.path = Path(path)
         self.read_only = read_only
         self._in_transaction = False
+        # called before each COMMIT: the batch runner's kill test stops a step there (see runs.runner)
+        self.before_commit: Callable[[], None] | None = None
         if read_only and not self.path.exists():
             raise WorkspaceError(
                 f"{self.path}: no workspace database here. Run 'mactl import FILE' first, "
@@ -168,6 +170,8 @@ class Workspace:
             raise
         else:
             self._in_transaction = False
+            if self.before_commit is not None:
+                self.before_commit()
             self.con.execute("COMMIT")
 
     # -- settings --------------------------------------------------------

@@ -126,36 +126,43 @@ def merge(ws: Workspace, *, recipe_path: str | Path | None = None, region: Optio
     )
     summary = MergeSummary()
     settings_hash = hashlib.sha256(recipe.model_dump_json().encode()).hexdigest()[:16]
+    # Normalised values derive from the records alone and are kept as soon as they are made (each statement
+    # is atomic; a record normalised but not merged has no person yet, so the next merge matches it).
+    # Matching, ids and golden records are then worked out in temp tables before the transaction opens:
+    # DuckDB scans a table made inside an open transaction with one thread. Links, reviews and people
+    # change in one transaction. Inside a caller's transaction (review, link, split), all of it is one.
+    summary.normalised = normalize_records(ws, region=region or recipe.region, progress=progress)
+    report(progress, "merging", 0, 5)
+    ws.sql(STAGE, "record view", matching.build_record_view_sql())
+    overrides_seen = int(ws.get_setting("identity.overrides_seen", "0") or 0)
+    full = full or ws.get_setting("identity.settings_hash") != settings_hash
+    in_scope = scope.build_scope(ws, settings.enabled_rules, full=full, overrides_seen=overrides_seen, recipe=recipe)
+    summary.scope = "full" if full else "incremental"
+    summary.records_in_scope = in_scope
+    matched = _match(ws, recipe, settings, summary, progress) if in_scope else None
     with ws.transaction():
-        summary.normalised = normalize_records(ws, region=region or recipe.region, progress=progress)
-        report(progress, "merging", 0, 5)
-        ws.sql(STAGE, "record view", matching.build_record_view_sql())
-        overrides_seen = int(ws.get_setting("identity.overrides_seen", "0") or 0)
-        full = full or ws.get_setting("identity.settings_hash") != settings_hash
-        in_scope = scope.build_scope(ws, settings.enabled_rules, full=full, overrides_seen=overrides_seen, recipe=recipe)
-        summary.scope = "full" if full else "incremental"
-        summary.records_in_scope = in_scope
-        if in_scope:
-            _match_and_write(ws, recipe, settings, summary, progress)
+        if matched is not None:
+            _write(ws, summary, *matched, progress)
         ws.set_setting("identity.settings_hash", settings_hash)
         ws.set_setting("identity.recipe", recipe.model_dump_json())
         ws.set_setting("identity.overrides_seen", str(ws.scalar(STAGE, "overrides seen", "SELECT COALESCE(max(override_id), 0) FROM identity_override")))
         _summarise(ws, summary)
-        # _id_all is a view; _id_rec too in a full merge, a table otherwise
-        ws.sql(STAGE, "drop temp", f"DROP {'VIEW' if summary.scope == 'full' else 'TABLE'} IF EXISTS _id_rec")
-        ws.sql(STAGE, "drop temp", "DROP VIEW IF EXISTS _id_all")
-        for table in ("_id_keys", "_id_keys_all", "_id_groups", "_id_strong", "_id_strong_all",
-                      "_id_edge", "_id_label", "_id_profile", "_id_claim", "_id_owner", "_id_survivor", "_id_final",
-                      "_id_merged", "_id_golden", "_id_old_person", "_id_relabel", "_id_old_map", "_id_gone", "_id_seed",
-                      "_id_hop", "_id_scope", "_id_scope_people", "_id_common"):
-            ws.sql(STAGE, "drop temp", f"DROP TABLE IF EXISTS {table}")
-        report(progress, "merging", 5, 5)
+    # _id_all is a view; _id_rec too in a full merge, a table otherwise
+    ws.sql(STAGE, "drop temp", f"DROP {'VIEW' if summary.scope == 'full' else 'TABLE'} IF EXISTS _id_rec")
+    ws.sql(STAGE, "drop temp", "DROP VIEW IF EXISTS _id_all")
+    for table in ("_id_keys", "_id_keys_all", "_id_groups", "_id_strong", "_id_strong_all",
+                  "_id_edge", "_id_label", "_id_profile", "_id_claim", "_id_owner", "_id_survivor", "_id_final",
+                  "_id_merged", "_id_golden", "_id_old_person", "_id_relabel", "_id_old_map", "_id_gone", "_id_seed",
+                  "_id_hop", "_id_scope", "_id_scope_people", "_id_common"):
+        ws.sql(STAGE, "drop temp", f"DROP TABLE IF EXISTS {table}")
+    report(progress, "merging", 5, 5)
     return summary
 
 
-def _match_and_write(ws: Workspace, recipe: IdentityRecipe, settings: MatchSettings, summary: MergeSummary,
-                     progress: Progress | None) -> None:
-    """Match and cluster the records in scope, then rewrite their people."""
+def _match(ws: Workspace, recipe: IdentityRecipe, settings: MatchSettings, summary: MergeSummary,
+           progress: Progress | None) -> tuple[list[matching.WeakPair], list[matching.WeakPair], int]:
+    """Match and cluster the records in scope, give the clusters ids and golden records, all in temp tables.
+    Returns the accepted weak pairs, the unsure ones (for review) and the person id counter before this merge."""
     if summary.scope == "full":
         ws.sql(STAGE, "records in scope", "CREATE OR REPLACE TEMP VIEW _id_rec AS SELECT * FROM _id_all")
     else:
@@ -179,11 +186,20 @@ def _match_and_write(ws: Workspace, recipe: IdentityRecipe, settings: MatchSetti
     pairs = matching.weak_pairs(ws, settings)
     pairs += custom.custom_pairs(ws, recipe)  # the recipe's match_rules, if any
     accepted = clusters.join_weak(ws, pairs)
-    _record_links(ws, accepted)
-    summary.review_added = _queue_reviews(ws, [p for p in pairs if p.review])
     report(progress, "merging", 3, 5)
-    _assign_ids(ws, summary)
+    counter = int(ws.get_setting("next_id.person", "0") or 0)
+    for step, sql in golden.assign_ids_sql():
+        ws.sql(STAGE, step, sql, [counter] if step == "new ids" else None)
     ws.sql(STAGE, "golden records", golden.golden_sql(recipe.survivorship), [recipe.source_priority] * 3)
+    return accepted, [p for p in pairs if p.review], counter
+
+
+def _write(ws: Workspace, summary: MergeSummary, accepted: list[matching.WeakPair], unsure: list[matching.WeakPair],
+           counter: int, progress: Progress | None) -> None:
+    """Links, the review queue, merged ids and the people of the records in scope, from the temp tables."""
+    _record_links(ws, accepted)
+    summary.review_added = _queue_reviews(ws, unsure)
+    _assign_ids(ws, summary, counter)
     now = utc_now()
     for step, sql in golden.write_people_sql():
         ws.sql(STAGE, step, sql, [now, now] if step == "write people" else None)
@@ -239,17 +255,14 @@ def _queue_reviews(ws: Workspace, unsure: list[matching.WeakPair]) -> int:
         FROM _id_unsure_ab u
         ANTI JOIN (SELECT least(record_id, other_record_id) AS lo, greatest(record_id, other_record_id) AS hi
                    FROM identity_review) r ON r.lo = u.lo AND r.hi = u.hi
-        ORDER BY u.lo, u.hi""", [utc_now()])
+        ORDER BY u.lo, u.hi, u.score DESC, u.rule, u.reason, u.record_id""", [utc_now()])  # a pair met twice: its best reason
     ws.sql(STAGE, "drop temp", "DROP TABLE _id_unsure_a")
     ws.sql(STAGE, "drop temp", "DROP TABLE _id_unsure_ab")
     ws.sql(STAGE, "drop temp", "DROP TABLE _id_unsure")
     return int(ws.scalar(STAGE, "count reviews", "SELECT count(*) FROM identity_review")) - int(before)
 
 
-def _assign_ids(ws: Workspace, summary: MergeSummary) -> None:
-    counter = int(ws.get_setting("next_id.person", "0") or 0)
-    for step, sql in golden.assign_ids_sql():
-        ws.sql(STAGE, step, sql, [counter] if step == "new ids" else None)
+def _assign_ids(ws: Workspace, summary: MergeSummary, counter: int) -> None:
     summary.new_people = int(ws.scalar(STAGE, "count new", "SELECT count(*) FROM _id_final WHERE is_new"))
     ws.set_setting("next_id.person", str(counter + summary.new_people))
     now = utc_now()

@@ -125,14 +125,20 @@ def _finish_run(ws: Workspace, run_id: int, status: str, seconds: float, error: 
 
 
 # import commits one transaction per file (a bad file must not undo the good ones), so a kill loses at
-# most the file being read; score computes in temp tables first and writes its results in one transaction
-# (DuckDB scans tables made inside an open transaction with one thread); every other step is one transaction.
-OWN_TRANSACTIONS = {"import", "score"}
+# most the file being read. merge and score work in temp tables first and write their results in one
+# transaction (DuckDB scans tables made inside an open transaction with one thread). Every other step
+# is one transaction.
+OWN_TRANSACTIONS = {"import", "merge", "score"}
 
 
 def _run_step(ctx: StepContext, name: str) -> dict:
     if name in OWN_TRANSACTIONS:
-        counts = STEPS[name](ctx)
+        if name != "import":  # the test kill comes before the step's last commit, as for the others
+            ctx.ws.before_commit = lambda: _kill_hook(name)
+        try:
+            counts = STEPS[name](ctx)
+        finally:
+            ctx.ws.before_commit = None
         _kill_hook(name)
         return counts
     with ctx.ws.transaction():
