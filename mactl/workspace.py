@@ -151,6 +151,10 @@ class Workspace:
         )
 
     # -- transactions ----------------------------------------------------
+    @property
+    def in_transaction(self) -> bool:
+        return self._in_transaction
+
     @contextmanager
     def transaction(self) -> Iterator[Workspace]:
         """All writes inside commit together or not at all. Nested use joins the outer one."""

@@ -448,6 +448,33 @@ def test_quarantine_reasons(workspace, tmp_path):
     }
 
 
+@pytest.mark.parametrize("failing", ["_stage_sheet", "_write_sheet"])
+def test_a_file_failing_on_its_second_sheet_writes_nothing_and_leaves_no_temp_tables(workspace, tmp_path, monkeypatch, failing):
+    # sheets are staged in temp tables first, then written in one transaction: a failure in either part
+    # leaves the workspace as it was and drops what the staging made
+    from mactl.importing import stage
+
+    import_paths(workspace, [form_csv(tmp_path / "form.csv")])
+    before = table_counts(workspace)
+    settings = workspace.fetchall("t", "read", "SELECT * FROM mactl_setting ORDER BY key")
+    real, calls = getattr(stage, failing), []
+
+    def fail_on_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(stage, failing, fail_on_second)
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_paths(workspace, [expo_workbook(tmp_path / "expo.xlsx")])
+    assert len(calls) == 2
+    assert table_counts(workspace) == before
+    assert workspace.fetchall("t", "read", "SELECT * FROM mactl_setting ORDER BY key") == settings
+    assert workspace.fetchall("t", "read", "SELECT table_name FROM duckdb_tables() WHERE temporary "
+                                           "UNION ALL SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal") == []
+
+
 def test_dry_run_writes_nothing(workspace, tmp_path):
     before = table_counts(workspace)
     summary = import_paths(workspace, [expo_workbook(tmp_path / "expo.xlsx")], dry_run=True)

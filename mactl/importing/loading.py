@@ -105,11 +105,10 @@ _NAME = re.compile(r"\b[a-z_][a-z0-9_]*\b")
 
 @dataclass
 class Staging:
-    """How a sheet is staged: statements to run, the table with one row per record, what to drop after."""
+    """How a sheet is staged: statements to run, the table with one row per record, the table of its cells."""
 
     statements: list[tuple[str, str, dict]]  # (step, SQL, parameters)
     records: str  # rows with `_row = record_row` write the records
-    drop: list[tuple[str, str]]  # (TABLE | VIEW, name), in order
     raw: str  # the table with the sheet's cells (c0 … cN, _row) from here on, for quarantined rows
     # collapsed sheets: the fields of a row (times, actions …), as opposed to those of its identity tuple
     row_fields: frozenset[str] = frozenset()
@@ -295,8 +294,7 @@ def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str, record_b
             SELECT cleaned.*, ids.record_id, CASE WHEN has_identifier THEN _row END AS record_row,
                    record_time AS record_earliest, record_time AS record_latest
             FROM cleaned LEFT JOIN ids USING (_row)"""
-        return Staging(statements=[("clean values", sql, params.values)], records=target, drop=[("TABLE", target)],
-                       raw=source)
+        return Staging(statements=[("clean values", sql, params.values)], records=target, raw=source)
     # Collapsed: the record-level work runs once per distinct tuple of the raw record columns (a few
     # hundred thousand in ten million rows of an activity log), the row-level work once per row, and
     # the staging "table" is a view joining the two: ten million wide rows are never materialised.
@@ -352,7 +350,6 @@ def stage_sql(plan: SheetPlan, source: str, target: str, timezone: str, record_b
             ("stage rows", view, {}),
         ],
         records=tuples,
-        drop=[("VIEW", target), ("TABLE", rows), ("TABLE", tuples)],
         raw=rows,
         row_fields=frozenset(["_row", "record_time", *(_AS_NAME.search(c).group(1) for c in row_cols)]),
     )
@@ -439,7 +436,8 @@ def used_params(sql: str, values: dict) -> dict:
 def quarantine_sql(stage: str, raw: str, headers: list[str], checks: list[tuple[str, str | None, str, str]],
                    fixed: dict, problems: str, row_fields: frozenset[str] = frozenset()) -> list[tuple[str, str, dict]]:
     """Statements (step, SQL, parameters) that INSERT quarantine rows. Each check is (condition SQL, header
-    or None, value SQL, reason). ``fixed`` holds $batch_id, $source_file and $source_sheet.
+    or None, value SQL, reason). ``fixed`` holds $source_file and $source_sheet; the INSERT also needs $batch_id,
+    added by the caller when the batch has its id.
 
     The problems are found first, into the temp table ``problems``; then the whole row of each is read back
     from the raw sheet as JSON (header → cell). Two statements, because the planner must know how few the

@@ -273,26 +273,38 @@ def _import_file(ws: Workspace, path: Path, options: _Options) -> FileResult:
         for sheet, plan, _ in plans:
             result.sheets.append(_sheet_result(sheet, plan, result.channel, preview=True))
         return result
-    with ws.transaction():
-        if existing:
-            _delete_batch(ws, existing[0])
-            result.notes.append(f"replaced batch {existing[0]}")
-        result.batch_id = _next_id(ws, "batch", 1)
-        imported_at = utc_now()
-        for sheet, plan, rule in plans:
-            sheet_result = _sheet_result(sheet, plan, result.channel)
-            _load_sheet(ws, sheet, plan, rule, result, sheet_result, options, imported_at)
-            result.sheets.append(sheet_result)
-        ws.sql(
-            STAGE, "record batch",
-            """INSERT INTO import_batch VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'imported')""",
-            [
-                result.batch_id, path.name, str(path.resolve()), sha, path.stat().st_size, read.format, read.encoding,
-                result.channel, file_rule.name if file_rule else None, [s.sheet for s in result.sheets if s.sheet],
-                sum(s.rows for s in result.sheets), sum(s.records for s in result.sheets),
-                sum(s.events for s in result.sheets), sum(s.problems for s in result.sheets), imported_at,
-            ],
-        )
+    # Each sheet is staged in temp tables before the file's transaction opens (DuckDB scans a table made
+    # inside an open transaction with one thread); records, events, quarantine and the batch are then
+    # written in one transaction, so a file imports whole or not at all.
+    staged: list[_Staged] = []
+    try:
+        record_base = int(ws.get_setting("next_id.record", "0") or 0)
+        for index, (sheet, plan, rule) in enumerate(plans):
+            staged.append(_stage_sheet(ws, index, sheet, plan, rule, result, options, record_base))
+            record_base += staged[-1].out.records
+        with ws.transaction():
+            if existing:
+                _delete_batch(ws, existing[0])
+                result.notes.append(f"replaced batch {existing[0]}")
+            result.batch_id = _next_id(ws, "batch", 1)
+            imported_at = utc_now()
+            for one in staged:
+                _write_sheet(ws, one, result, imported_at)
+                result.sheets.append(one.out)
+            ws.sql(
+                STAGE, "record batch",
+                """INSERT INTO import_batch VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'imported')""",
+                [
+                    result.batch_id, path.name, str(path.resolve()), sha, path.stat().st_size, read.format, read.encoding,
+                    result.channel, file_rule.name if file_rule else None, [s.sheet for s in result.sheets if s.sheet],
+                    sum(s.rows for s in result.sheets), sum(s.records for s in result.sheets),
+                    sum(s.events for s in result.sheets), sum(s.problems for s in result.sheets), imported_at,
+                ],
+            )
+    finally:
+        if not ws.in_transaction:  # inside a caller's failed transaction the temp objects go with the connection
+            for index in range(len(plans)):
+                _drop_staged(ws, index)
     return result
 
 
@@ -309,21 +321,48 @@ def _sheet_result(sheet: SheetTable, plan: loading.SheetPlan, channel: str, prev
     )
 
 
-def _load_sheet(ws, sheet, plan, rule, result: FileResult, out: SheetResult, options: _Options, imported_at) -> None:
+@dataclass
+class _Staged:
+    """A sheet staged in temp tables, ready to be written."""
+
+    sheet: SheetTable
+    rule: SourceRule | None
+    out: SheetResult
+    stage: str  # the staging table or view (record_id, cleaned fields, flags …)
+    records: str  # its rows with `_row = record_row` write the records
+    quarantine: tuple[str, str, dict]  # (step, INSERT, parameters without $batch_id)
+
+
+def _drop_staged(ws: Workspace, index: int) -> None:
+    """Drop every temp view and table a sheet's staging made (whichever of them exist)."""
+    sheet, stage, problems = _names(index)
+    names = [stage, f"{stage}_rows", f"{stage}_tuples", problems] + [name for _, name in sheet_objects(sheet)]
+    found = ws.fetchall(STAGE, "staged objects", """
+        SELECT 'VIEW', view_name FROM duckdb_views() WHERE temporary AND list_contains(?, view_name)
+        UNION ALL
+        SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary AND list_contains(?, table_name)""", [names, names])
+    _drop(ws, sorted(found, key=lambda kind_name: kind_name[0] != "VIEW"))
+
+
+def _names(index: int) -> tuple[str, str, str]:
+    return f"{_SHEET}_{index}", f"{_IDS}_{index}", f"{_PROBLEMS}_{index}"
+
+
+def _stage_sheet(ws, index: int, sheet: SheetTable, plan: loading.SheetPlan, rule: SourceRule | None, result: FileResult,
+                 options: _Options, record_base: int) -> _Staged:
+    """Load a sheet, clean it, give its records ids from ``record_base`` and find its problems, in temp tables."""
+    sheet_table, stage, problems = _names(index)
+    out = _sheet_result(sheet, plan, result.channel)
     timezone = (rule.timezone if rule and rule.timezone else None) or options.timezone
-    out.rows = sheet.load(ws, _SHEET)
-    record_base = int(ws.get_setting("next_id.record", "0") or 0)
+    out.rows = sheet.load(ws, sheet_table)
     collapse = result.channel in loading.ACTIVITY_CHANNELS
-    staging = loading.stage_sql(plan, _SHEET, _IDS, timezone, record_base, collapse=collapse, shift=_zone_shift(ws, timezone))
+    staging = loading.stage_sql(plan, sheet_table, stage, timezone, record_base, collapse=collapse,
+                                shift=_zone_shift(ws, timezone))
     for step, sql, params in staging.statements:
         ws.sql(STAGE, step, sql, params)
-    if staging.raw != _SHEET:  # the staging tables keep the cells now
-        _drop(ws, sheet_objects(_SHEET))
+    if staging.raw != sheet_table:  # the staging tables keep the cells now
+        _drop(ws, sheet_objects(sheet_table))
     out.records = int(ws.scalar(STAGE, "count records", f"SELECT count(*) FROM {staging.records} WHERE _row = record_row"))
-    _next_id(ws, "record", out.records)
-    ws.sql(STAGE, "insert records", loading.insert_records_sql(staging.records),
-           [result.batch_id, result.file, sheet.sheet, result.sha256, result.channel, imported_at])
-    out.events = _insert_events(ws, sheet, rule, result, imported_at)
     checks = [("NOT has_identifier", None, "CAST(NULL AS VARCHAR)", loading.NO_IDENTIFIER)]
     if plan.column("email"):
         checks.append(("email_raw IS NOT NULL AND email IS NULL", plan.header_of("email"), "email_raw", "invalid email address"))
@@ -337,17 +376,25 @@ def _load_sheet(ws, sheet, plan, rule, result: FileResult, out: SheetResult, opt
     if plan.column("event_action") and result.channel == "engagement" and not (rule and rule.event_type):
         checks.append(("event_action IS NOT NULL AND action_type IS NULL", plan.header_of("event_action"), "event_action",
                        "unknown action (not open, click, bounce, unsubscribe, page view, download or read): no event recorded"))
-    (find_step, find, find_params), (insert_step, insert, insert_params) = loading.quarantine_sql(
-        _IDS, staging.raw, sheet.headers, checks,
-        {"batch_id": result.batch_id, "source_file": result.file, "source_sheet": sheet.sheet}, _PROBLEMS,
+    (find_step, find, find_params), quarantine = loading.quarantine_sql(
+        stage, staging.raw, sheet.headers, checks, {"source_file": result.file, "source_sheet": sheet.sheet}, problems,
         staging.row_fields,
     )
     ws.sql(STAGE, find_step, find, find_params)
-    out.problems = int(ws.scalar(STAGE, "count quarantine", f"SELECT count(*) FROM {_PROBLEMS}"))
-    if out.problems:  # most files have none: then the raw rows are not read again
-        ws.sql(STAGE, insert_step, insert, insert_params)
-    out.quarantined_rows = int(ws.scalar(STAGE, "count unidentified", f"SELECT count(*) FROM {_IDS} WHERE NOT has_identifier"))
-    _drop(ws, [*staging.drop, ("TABLE", _PROBLEMS), *sheet_objects(_SHEET)])
+    out.problems = int(ws.scalar(STAGE, "count quarantine", f"SELECT count(*) FROM {problems}"))
+    out.quarantined_rows = int(ws.scalar(STAGE, "count unidentified", f"SELECT count(*) FROM {stage} WHERE NOT has_identifier"))
+    return _Staged(sheet=sheet, rule=rule, out=out, stage=stage, records=staging.records, quarantine=quarantine)
+
+
+def _write_sheet(ws: Workspace, staged: _Staged, result: FileResult, imported_at) -> None:
+    """Records, events and quarantine rows of a staged sheet, inside the file's transaction."""
+    _next_id(ws, "record", staged.out.records)
+    ws.sql(STAGE, "insert records", loading.insert_records_sql(staged.records),
+           [result.batch_id, result.file, staged.sheet.sheet, result.sha256, result.channel, imported_at])
+    staged.out.events = _insert_events(ws, staged.stage, staged.sheet, staged.rule, result, imported_at)
+    if staged.out.problems:  # most files have none: then the raw rows are not read again
+        step, sql, params = staged.quarantine
+        ws.sql(STAGE, step, sql, {**params, "batch_id": result.batch_id})
 
 
 def _drop(ws: Workspace, objects: list[tuple[str, str]]) -> None:
@@ -366,13 +413,14 @@ def _zone_shift(ws: Workspace, timezone: str) -> loading.ZoneShift | None:
     return _ZONE_SHIFTS[timezone]
 
 
-def _insert_events(ws: Workspace, sheet: SheetTable, rule: SourceRule | None, result: FileResult, imported_at) -> int:
+def _insert_events(ws: Workspace, stage: str, sheet: SheetTable, rule: SourceRule | None, result: FileResult,
+                   imported_at) -> int:
     event_type = rule.event_type if rule else None
     if result.channel == "event" and not event_type and _is_sign_in(sheet):
         event_type = "event_checkin"
     # an activity log has one event per row: ids from row numbers, no sort of millions of events
     by_row = result.channel in loading.ACTIVITY_CHANNELS
-    sql = loading.insert_events_sql(_IDS, result.channel, event_type, ids_by_row=by_row)
+    sql = loading.insert_events_sql(stage, result.channel, event_type, ids_by_row=by_row)
     if not sql:
         return 0
     campaign = (rule.campaign if rule and rule.campaign else None) or sheet.title or Path(result.file).stem
