@@ -176,7 +176,7 @@ class Workspace:
             self._in_transaction = False
             if self.before_commit is not None:
                 self.before_commit()
-            self.con.execute("COMMIT")
+            self.sql("workspace", "commit", "COMMIT")  # profiled: a commit may checkpoint the file
 
     # -- settings --------------------------------------------------------
     def get_setting(self, key: str, default: str | None = None) -> str | None:
