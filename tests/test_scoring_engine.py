@@ -182,6 +182,18 @@ def test_shipped_model_loads():
     assert model.grade_names() == ["A", "B", "C", "D"]
 
 
+def test_readme_scoring_excerpt_is_a_valid_model(tmp_path):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    excerpt = re.search(r"## The scoring model.*?```yaml\n(.*?)```", readme, re.S).group(1)
+    model = load_model(write_model(tmp_path, excerpt))
+    assert ([r.id for r in model.fit], [r.id for r in model.engagement.rules]) == (
+        ["senior_title", "has_budget", "free_mailbox"], ["demo_request", "webinar_30min", "unsubscribe"])
+    assert [(r.after_days, r.at_most) for r in model.engagement.resets] == [(90, 0.0)]
+
+
 def test_period_cap_then_rule_cap(workspace, tmp_path):
     path = write_model(tmp_path, """scoring:
   engagement:
@@ -198,6 +210,46 @@ def test_period_cap_then_rule_cap(workspace, tmp_path):
     assert rows == {"click (period cap)": -15.0, "click (cap)": -5.0}
     assert scores(workspace)["P1"][1] == 25.0
     assert workspace.scalar("t", "r", "SELECT top_reasons FROM person_score") == "+25 click"
+
+
+def test_step_resets_and_engagement_cap_limit_the_score_and_explain_adds_up(workspace, tmp_path):
+    # Marketo-style resets on top of no decay: after 45 days without activity at most 50, after 90 at most 0
+    path = write_model(tmp_path, """scoring:
+  engagement:
+    half_life_days: null
+    max_points: 100
+    resets: [{after_days: 45, at_most: 50}, {after_days: 90, at_most: 0}]
+    rules:
+      - {id: booth, event: badge_scan, points: 40}
+      - {id: unsub, event: unsubscribe, points: -20}
+""")
+    people = People(workspace)
+    for person, days, scans in (("P1", 10, 3), ("P2", 44, 2), ("P3", 45, 2), ("P4", 95, 2), ("P5", 50, 1)):
+        people.person(person)
+        for _ in range(scans):
+            people.event(person, "badge_scan", AS_OF - timedelta(days=days))
+    people.event("P5", "unsubscribe", AS_OF - timedelta(days=50))  # 40 - 20 = 20: under the reset's 50
+    people.person("P6")
+    people.event("P6", "unsubscribe", AS_OF - timedelta(days=100))  # -20 stays -20: a reset only lowers
+    score(workspace, model_path=path, as_of=AS_OF)
+    assert {p: v[1] for p, v in scores(workspace).items()} == {
+        "P1": 100.0,  # 120 capped at 100
+        "P2": 80.0,   # 44 days: no reset yet
+        "P3": 50.0,   # 45 days: at most 50
+        "P4": 0.0,    # 95 days: at most 0
+        "P5": 20.0,
+        "P6": -20.0,
+    }
+    limits = {p: [(c["rule_id"], c["label"], c["points"]) for c in explain(workspace, p)["contributions"] if c["event_id"] is None]
+              for p in ("P1", "P3", "P4", "P6")}
+    assert limits == {
+        "P1": [("engagement_cap", "engagement cap (100)", -20.0)],
+        "P3": [("reset", "reset: 45 days without activity (at most 50 after 45)", -30.0)],
+        "P4": [("reset", "reset: 95 days without activity (at most 0 after 90)", -80.0)],
+        "P6": [],
+    }
+    for person, (_, engagement, *_) in scores(workspace).items():
+        assert sum(c["points"] for c in explain(workspace, person)["contributions"]) == engagement
 
 
 def test_run_recipe_without_scoring_section_uses_shipped_model(workspace, tmp_path):

@@ -151,6 +151,13 @@ def _scores(ws: Workspace, model: ScoringModel, as_of: datetime) -> None:
     engagement = "least(c.engagement, ?)" if cap else "c.engagement"
     if cap:
         params.append(cap)
+    # step resets: at most the lowest at_most of the resets whose days without activity have passed
+    resets = model.engagement.resets
+    reset_params: list = []
+    for reset in resets:
+        reset_params += [as_of, reset.after_days, reset.at_most]
+    reset_limits = "".join(", CASE WHEN date_diff('day', s0.last_activity_at, ?::TIMESTAMP) >= ? THEN ?::DOUBLE END"
+                           for _ in resets)
     totals_params: list = []
     totals = person_totals_sql(model, totals_params, """
         SELECT k.*, f.* EXCLUDE (person_key), g.* EXCLUDE (person_key) FROM person_key k
@@ -160,12 +167,16 @@ def _scores(ws: Workspace, model: ScoringModel, as_of: datetime) -> None:
     grade = _grade_case(model, grade_params)
     ws.sql(STAGE, "scores", f"""
         CREATE OR REPLACE TEMP TABLE scored AS
-        WITH s AS (
-            SELECT c.person_key, c.person_id, round(c.fit, 2) AS fit, round({engagement}, 2) AS engagement,
+        WITH s0 AS (
+            SELECT c.person_key, c.person_id, round(c.fit, 2) AS fit, {engagement} AS engagement,
                    c.top_reasons, coalesce(pe.last_activity_at, least(c.last_seen, ?::TIMESTAMP)) AS last_activity_at
-            FROM ({totals}) c LEFT JOIN person_events pe ON pe.person_key = c.person_key)
+            FROM ({totals}) c LEFT JOIN person_events pe ON pe.person_key = c.person_key),
+        s AS (
+            SELECT s0.person_key, s0.person_id, s0.fit, round(least(s0.engagement{reset_limits}), 2) AS engagement,
+                   s0.top_reasons, s0.last_activity_at
+            FROM s0)
         SELECT s.*, round(s.fit + s.engagement, 2) AS total, {grade} AS grade FROM s""",
-           [*params, as_of, *totals_params, *grade_params])
+           [*params, as_of, *totals_params, *reset_params, *grade_params])
 
 
 def _stage_rank_case(column: str) -> str:
@@ -308,6 +319,7 @@ def explain(ws: Workspace, person_id: str) -> dict:
         FROM ({contributions}) ORDER BY factor DESC, abs(points) DESC, rule_id, event_id""", params)
     result["contributions"] = [dict(zip(("factor", "rule_id", "label", "event_id", "occurred_at", "raw_points", "decay",
                                          "channel_weight", "points"), r)) for r in rows]
+    result["contributions"] += _limit_rows(model, result["contributions"], result["as_of"], result["last_activity_at"])
     result["history"] = [dict(zip(("score_run_id", "as_of", "total", "grade", "stage"), r)) for r in ws.fetchall(
         STAGE, "explain history", """SELECT h.score_run_id, r.as_of, h.total, h.grade, h.stage FROM score_history h
         JOIN score_run r ON r.score_run_id = h.score_run_id WHERE h.person_id = ? ORDER BY h.score_run_id""", [person_id])]
@@ -315,6 +327,28 @@ def explain(ws: Workspace, person_id: str) -> dict:
         STAGE, "explain stages", """SELECT from_stage, to_stage, silent_days, changed_at, reason FROM stage_history
         WHERE person_id = ? ORDER BY changed_at, score_run_id""", [person_id])]
     return result
+
+
+def _limit_rows(model: ScoringModel, contributions: list[dict], as_of: datetime, last_activity_at: datetime | None) -> list[dict]:
+    """Negative rows for the limits on the whole engagement score (max_points, then step resets), so an
+    explanation still adds up to the score."""
+    engagement = sum(r["points"] for r in contributions if r["factor"] == "engagement")
+    limits = []
+    if model.engagement.max_points is not None:
+        limits.append(("engagement_cap", f"engagement cap ({model.engagement.max_points:g})", model.engagement.max_points))
+    idle = (as_of.date() - last_activity_at.date()).days if last_activity_at else 0
+    passed = [r for r in model.engagement.resets if idle >= r.after_days]
+    if passed:
+        reset = min(passed, key=lambda r: (r.at_most, -r.after_days))
+        limits.append(("reset", f"reset: {idle} days without activity (at most {reset.at_most:g} after {reset.after_days})",
+                       reset.at_most))
+    rows = []
+    for rule_id, label, limit in limits:
+        if engagement > limit:
+            rows.append({"factor": "engagement", "rule_id": rule_id, "label": label, "event_id": None, "occurred_at": None,
+                         "raw_points": 0.0, "decay": 1.0, "channel_weight": 1.0, "points": round(limit - engagement, 2)})
+            engagement = limit
+    return rows
 
 
 def _run_replay(ws: Workspace, run_id: int) -> tuple[ScoringModel, int | None]:

@@ -101,11 +101,19 @@ class Grade(StrictModel):
     min_fit: float
 
 
+class Reset(StrictModel):
+    """Marketo-style step reset: after this many days without activity, engagement is at most this."""
+
+    after_days: int = Field(gt=0)
+    at_most: float
+
+
 class Engagement(StrictModel):
     half_life_days: Optional[float] = Field(30, gt=0)   # null = no decay
     max_points: Optional[float] = Field(None, gt=0)     # cap on the whole engagement score
     channel_weights: dict[str, float] = Field(default_factory=dict)
     rules: list[EngagementRule] = Field(default_factory=list)
+    resets: list[Reset] = Field(default_factory=list)   # on top of decay (or instead of it, with half_life_days: null)
 
 
 class Mql(StrictModel):
