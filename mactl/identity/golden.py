@@ -102,26 +102,54 @@ PERSON_COLUMNS = (
 )
 
 
+def replace_rows_sql(table: str, columns: tuple[str, ...], old_where: str, new_rows: str) -> list[tuple[str, str]]:
+    """(step, SQL) that make the rows of ``table`` matching ``old_where`` the rows of ``new_rows`` (a SELECT of
+    ``columns``), deleting and inserting only the rows that differ. A merge that moves a few records then
+    rewrites a few rows, not every row of the people in scope, and its commit has little to checkpoint."""
+    cols = ", ".join(columns)
+    same = " AND ".join(f"n.{c} IS NOT DISTINCT FROM o.{c}" for c in columns)
+    return [
+        (f"previous {table}", f"""
+            CREATE OR REPLACE TEMP TABLE _id_old_rows AS SELECT rowid AS _rid, {cols} FROM {table} WHERE {old_where}"""),
+        (f"new {table}", f"CREATE OR REPLACE TEMP TABLE _id_new_rows AS SELECT {cols} FROM ({new_rows})"),
+        (f"clear {table}", f"""
+            DELETE FROM {table} WHERE rowid IN (SELECT o._rid FROM _id_old_rows o ANTI JOIN _id_new_rows n ON {same})"""),
+        (f"write {table}", f"""
+            INSERT INTO {table} ({cols}) SELECT {cols} FROM _id_new_rows n ANTI JOIN _id_old_rows o ON {same}"""),
+        ("drop temp", "DROP TABLE _id_old_rows"),
+        ("drop temp", "DROP TABLE _id_new_rows"),
+    ]
+
+
 def write_people_sql() -> list[tuple[str, str]]:
-    """Replace the people in scope (and their records' rows); keep created_at, and updated_at when nothing changed."""
+    """Rewrite the people in scope and their records' rows where they changed; keep created_at, and updated_at
+    when nothing changed. Parameter of 'write people': now (created_at of new people and updated_at)."""
     same = " AND ".join(f"o.{c} IS NOT DISTINCT FROM g.{c}" for c in PERSON_COLUMNS[1:])
     cols = ", ".join(f"g.{c}" for c in PERSON_COLUMNS)
     in_scope = "person_id IN (SELECT person_id FROM _id_scope_people)"
     return [
-        ("previous people", f"CREATE OR REPLACE TEMP TABLE _id_old_person AS SELECT * FROM person WHERE {in_scope}"),
-        ("clear people", f"DELETE FROM person WHERE {in_scope} OR person_id IN (SELECT person_id FROM _id_golden)"),
+        ("previous people", f"""
+            CREATE OR REPLACE TEMP TABLE _id_old_person AS
+            SELECT * FROM person WHERE {in_scope} OR person_id IN (SELECT person_id FROM _id_golden)"""),
+        ("unchanged people", f"""
+            CREATE OR REPLACE TEMP TABLE _id_same_person AS
+            SELECT g.person_id FROM _id_golden g JOIN _id_old_person o ON o.person_id = g.person_id AND {same}"""),
+        ("clear people", """
+            DELETE FROM person WHERE person_id IN (SELECT person_id FROM _id_old_person)
+                AND person_id NOT IN (SELECT person_id FROM _id_same_person)"""),
         ("write people", f"""
             INSERT INTO person ({', '.join(PERSON_COLUMNS)}, created_at, updated_at)
-            SELECT {cols}, COALESCE(o.created_at, ?), CASE WHEN o.person_id IS NOT NULL AND {same} THEN o.updated_at ELSE ? END
-            FROM _id_golden g LEFT JOIN _id_old_person o USING (person_id)"""),
-        ("clear person_record", f"""
-            DELETE FROM person_record WHERE {in_scope} OR record_id IN (SELECT record_id FROM _id_scope)
-                OR record_id NOT IN (SELECT record_id FROM _id_all)"""),
-        ("write person_record", """
-            INSERT INTO person_record SELECT l.record_id, f.person_id FROM _id_label l JOIN _id_final f USING (label)"""),
-        ("clear contacts", f"DELETE FROM person_contact WHERE {in_scope} OR person_id IN (SELECT person_id FROM _id_golden)"),
-        ("write contacts", """
-            INSERT INTO person_contact
+            SELECT {cols}, COALESCE(o.created_at, ?), ?
+            FROM _id_golden g LEFT JOIN _id_old_person o USING (person_id)
+            WHERE g.person_id NOT IN (SELECT person_id FROM _id_same_person)"""),
+        *replace_rows_sql(
+            "person_record", ("record_id", "person_id"),
+            f"{in_scope} OR record_id IN (SELECT record_id FROM _id_scope) OR record_id NOT IN (SELECT record_id FROM _id_all)",
+            "SELECT l.record_id, f.person_id FROM _id_label l JOIN _id_final f USING (label)"),
+        *replace_rows_sql(
+            "person_contact", ("person_id", "kind", "value", "is_valid", "detail", "first_seen", "last_seen"),
+            f"{in_scope} OR person_id IN (SELECT person_id FROM _id_golden)",
+            """
             -- the records' contacts read once (not once per kind), grouped per component, then named by person
             WITH r AS MATERIALIZED (
                 SELECT l.label, n.email, n.email_is_role, n.email_is_freemail, n.phone, n.phone_kind, n.landline,
@@ -129,7 +157,7 @@ def write_people_sql() -> list[tuple[str, str]]:
                        COALESCE(s.record_time, s.imported_at) AS seen
                 FROM _id_label l JOIN record_norm n USING (record_id) JOIN source_record s USING (record_id)
                 WHERE n.email IS NOT NULL OR n.phone IS NOT NULL OR n.landline IS NOT NULL)
-            SELECT f.person_id, c.kind, c.value, true, c.detail, c.first_seen, c.last_seen
+            SELECT f.person_id, c.kind, c.value, true AS is_valid, c.detail, c.first_seen, c.last_seen
             FROM (
                 SELECT label, kind, value, any_value(detail) AS detail, min(first_seen) AS first_seen, max(seen) AS last_seen
                 FROM (

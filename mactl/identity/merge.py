@@ -152,7 +152,7 @@ def merge(ws: Workspace, *, recipe_path: str | Path | None = None, region: Optio
     ws.sql(STAGE, "drop temp", "DROP VIEW IF EXISTS _id_all")
     for table in ("_id_keys", "_id_keys_all", "_id_groups", "_id_strong", "_id_strong_all",
                   "_id_edge", "_id_label", "_id_profile", "_id_claim", "_id_owner", "_id_survivor", "_id_final",
-                  "_id_merged", "_id_golden", "_id_old_person", "_id_relabel", "_id_old_map", "_id_gone", "_id_seed",
+                  "_id_merged", "_id_golden", "_id_old_person", "_id_same_person", "_id_relabel", "_id_old_map", "_id_gone", "_id_seed",
                   "_id_hop", "_id_scope", "_id_scope_people", "_id_common"):
         ws.sql(STAGE, "drop temp", f"DROP TABLE IF EXISTS {table}")
     report(progress, "merging", 5, 5)
@@ -207,15 +207,16 @@ def _write(ws: Workspace, summary: MergeSummary, accepted: list[matching.WeakPai
 
 
 def _record_links(ws: Workspace, accepted: list[matching.WeakPair]) -> None:
-    ws.sql(STAGE, "clear links", """
-        DELETE FROM identity_link WHERE record_id IN (SELECT record_id FROM _id_scope)
-            OR other_record_id IN (SELECT record_id FROM _id_scope) OR record_id NOT IN (SELECT record_id FROM _id_all)""")
-    ws.sql(STAGE, "strong links", """
-        INSERT INTO identity_link SELECT record_id, other_record_id, rule, 'strong', NULL, key FROM _id_strong_all""")
+    links = "SELECT record_id, other_record_id, rule, 'strong' AS strength, NULL::DOUBLE AS score, key AS detail FROM _id_strong_all"
     if accepted:
         _load_pairs(ws, "_id_accepted", accepted)
-        ws.sql(STAGE, "weak links", "INSERT INTO identity_link SELECT a, b, rule, 'weak', score, detail FROM _id_accepted")
-        ws.sql(STAGE, "drop temp", "DROP TABLE _id_accepted")
+        links += " UNION ALL SELECT a, b, rule, 'weak', score, detail FROM _id_accepted"
+    for step, sql in golden.replace_rows_sql(
+            "identity_link", ("record_id", "other_record_id", "rule", "strength", "score", "detail"),
+            "record_id IN (SELECT record_id FROM _id_scope) OR other_record_id IN (SELECT record_id FROM _id_scope) "
+            "OR record_id NOT IN (SELECT record_id FROM _id_all)", links):
+        ws.sql(STAGE, step, sql)
+    ws.sql(STAGE, "drop temp", "DROP TABLE IF EXISTS _id_accepted")
 
 
 def _load_pairs(ws: Workspace, table: str, pairs: list[matching.WeakPair]) -> None:
