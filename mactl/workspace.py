@@ -143,6 +143,17 @@ class Workspace:
         finally:
             self.con.unregister(view)
 
+    def drop_temp(self, stage: str, prefix: str) -> None:
+        """Drop this connection's temp views and tables whose names start with ``prefix`` (a stage's scratch
+        objects), views first: whichever exist, so a stage that failed halfway cleans up the same way."""
+        found = self.fetchall(stage, "temp objects", """
+            SELECT 'VIEW', view_name FROM duckdb_views() WHERE temporary AND starts_with(view_name, $prefix)
+            UNION ALL
+            SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, $prefix)""",
+                              {"prefix": prefix})
+        for kind, name in sorted(found, key=lambda kind_name: kind_name[0] != "VIEW"):
+            self.sql(stage, "drop temp", f"DROP {kind} {quote_ident(name)}")
+
     def table_exists(self, name: str) -> bool:
         return bool(
             self.con.execute(

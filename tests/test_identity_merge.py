@@ -164,6 +164,9 @@ def test_ids_are_stable_across_runs_and_new_data(workspace, tmp_path):
     summary = merge(workspace)
     assert people_of(workspace) == {"P000001": [1], "P000002": [2, 4], "P000003": [3]}
     assert (summary.new_people, summary.records_moved) == (1, 2)
+    # the work tables of every merge are gone afterwards (a batch run keeps its connection)
+    assert workspace.fetchall("t", "temp", "SELECT table_name FROM duckdb_tables() WHERE temporary UNION ALL "
+                                           "SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal") == []
 
 
 def test_two_existing_people_merge_into_the_older_id(workspace, tmp_path):

@@ -147,14 +147,7 @@ def merge(ws: Workspace, *, recipe_path: str | Path | None = None, region: Optio
         ws.set_setting("identity.recipe", recipe.model_dump_json())
         ws.set_setting("identity.overrides_seen", str(ws.scalar(STAGE, "overrides seen", "SELECT COALESCE(max(override_id), 0) FROM identity_override")))
         _summarise(ws, summary)
-    # _id_all is a view; _id_rec too in a full merge, a table otherwise
-    ws.sql(STAGE, "drop temp", f"DROP {'VIEW' if summary.scope == 'full' else 'TABLE'} IF EXISTS _id_rec")
-    ws.sql(STAGE, "drop temp", "DROP VIEW IF EXISTS _id_all")
-    for table in ("_id_keys", "_id_keys_all", "_id_groups", "_id_strong", "_id_strong_all",
-                  "_id_edge", "_id_label", "_id_profile", "_id_claim", "_id_owner", "_id_survivor", "_id_final",
-                  "_id_merged", "_id_golden", "_id_old_person", "_id_same_person", "_id_relabel", "_id_old_map", "_id_gone", "_id_seed",
-                  "_id_hop", "_id_scope", "_id_scope_people", "_id_common"):
-        ws.sql(STAGE, "drop temp", f"DROP TABLE IF EXISTS {table}")
+    ws.drop_temp(STAGE, "_id_")
     report(progress, "merging", 5, 5)
     return summary
 

@@ -17,8 +17,8 @@ from mactl.workspace import Workspace, utc_now
 
 STAGE = "import"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
-_SHEET, _IDS = "_mactl_import_sheet", "_mactl_import_stage"
-_PROBLEMS = "_mactl_import_problems"
+_PREFIX = "_mactl_import_"  # every temp object of the import stage
+_SHEET, _IDS, _PROBLEMS = f"{_PREFIX}sheet", f"{_PREFIX}stage", f"{_PREFIX}problems"
 
 
 @dataclass
@@ -303,8 +303,7 @@ def _import_file(ws: Workspace, path: Path, options: _Options) -> FileResult:
             )
     finally:
         if not ws.in_transaction:  # inside a caller's failed transaction the temp objects go with the connection
-            for index in range(len(plans)):
-                _drop_staged(ws, index)
+            ws.drop_temp(STAGE, _PREFIX)
     return result
 
 
@@ -331,17 +330,6 @@ class _Staged:
     stage: str  # the staging table or view (record_id, cleaned fields, flags …)
     records: str  # its rows with `_row = record_row` write the records
     quarantine: tuple[str, str, dict]  # (step, INSERT, parameters without $batch_id)
-
-
-def _drop_staged(ws: Workspace, index: int) -> None:
-    """Drop every temp view and table a sheet's staging made (whichever of them exist)."""
-    sheet, stage, problems = _names(index)
-    names = [stage, f"{stage}_rows", f"{stage}_tuples", problems] + [name for _, name in sheet_objects(sheet)]
-    found = ws.fetchall(STAGE, "staged objects", """
-        SELECT 'VIEW', view_name FROM duckdb_views() WHERE temporary AND list_contains(?, view_name)
-        UNION ALL
-        SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary AND list_contains(?, table_name)""", [names, names])
-    _drop(ws, sorted(found, key=lambda kind_name: kind_name[0] != "VIEW"))
 
 
 def _names(index: int) -> tuple[str, str, str]:
