@@ -19,7 +19,6 @@ import unicodedata
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import BeforeValidator, Field, StringConstraints
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler
@@ -30,6 +29,8 @@ from mactl.recipe import StrictModel
 from mactl.workspace import Workspace, quote_ident
 
 if TYPE_CHECKING:  # merge imports this module; only the type is needed here
+    import pandas as pd
+
     from mactl.identity.merge import IdentityRecipe
 
 FULL_NAME = "full_name"  # derived: the name column, or surname + given name when there is none
@@ -270,6 +271,8 @@ def _value_frame(ws: Workspace, name: str) -> pd.DataFrame:
     raw = [r[0] for r in ws.fetchall(STAGE, f"custom fields: distinct {name}",
                                      f"SELECT DISTINCT {column} FROM _id_craw WHERE {column} IS NOT NULL")]
     values = [normalize_birth_date(v) for v in raw] if field_kind(name) == "date" else normalize_texts(raw)
+    import pandas as pd
+
     return pd.DataFrame({"raw": raw, "value": values}, dtype=object)
 
 
@@ -284,6 +287,8 @@ def _full_name_frame(ws: Workspace) -> pd.DataFrame:
         values = [compose_full_name(*row) for row in rows]
     finally:
         normalize._SIMPLIFIED.clear()
+    import pandas as pd
+
     return pd.DataFrame({
         "name": [r[0] for r in rows], "surname": [r[1] for r in rows], "given_name": [r[2] for r in rows],
         "value": values,

@@ -14,11 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from functools import cache, lru_cache
 from operator import attrgetter
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from mactl.progress import Progress, report
 from mactl.workspace import Workspace
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 STAGE = "identity"
 
@@ -483,13 +485,17 @@ def _column(ws: Workspace, step: str, sql: str) -> list[str]:
     return [row[0] for row in ws.fetchall(STAGE, step, sql)]
 
 
-def _frame(values: list[str], fields_of, result_type) -> pd.DataFrame:
+def _frame(values: list[str], fields_of, result_type) -> pa.Table:
     """One row per distinct raw value: the raw text and the columns of its normalised form.
 
-    ``fields_of`` returns the fields of ``result_type`` as a tuple, in order (no dataclass per value)."""
+    ``fields_of`` returns the fields of ``result_type`` as a tuple, in order (no dataclass per value).
+    An Arrow table: DuckDB scans it as it is (a pandas frame of Python strings is converted value by value)."""
+    import pyarrow as pa
+
+    names = ["raw", *(f.name for f in fields(result_type))]
     rows = [(raw, *fields_of(raw)) for raw in values]
-    # object columns from the start: inferring Arrow strings and converting back cost most of a second
-    return pd.DataFrame(rows, columns=["raw", *(f.name for f in fields(result_type))], dtype=object)
+    columns = list(zip(*rows)) if rows else [()] * len(names)
+    return pa.table({name: pa.array(column) for name, column in zip(names, columns)})
 
 
 def _as_fields(normalise, result_type):
@@ -501,10 +507,10 @@ def _as_fields(normalise, result_type):
 _BOOLEAN_COLUMNS = {"phone_valid", "surname_only"}
 
 
-def _load_frame(ws: Workspace, table: str, frame: pd.DataFrame) -> None:
+def _load_frame(ws: Workspace, table: str, frame: pa.Table) -> None:
     """Per-value results into a temp table with explicit types (an empty frame has none to infer)."""
     casts = ", ".join(
-        f"CAST({c} AS {'BOOLEAN' if c in _BOOLEAN_COLUMNS else 'VARCHAR'}) AS {c}" for c in frame.columns
+        f"CAST({c} AS {'BOOLEAN' if c in _BOOLEAN_COLUMNS else 'VARCHAR'}) AS {c}" for c in frame.column_names
     )
     ws.load_frame(STAGE, table, frame, select=casts)
 

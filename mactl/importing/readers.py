@@ -18,8 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from mactl.errors import InputFileError
 from mactl.importing.fields import header_score
 from mactl.workspace import Workspace
@@ -168,9 +166,13 @@ def _cell_text(value: object) -> str:
 
 def _frame_loader(body: list[list[str]], width: int, first_row: int) -> Callable[[Workspace, str], int]:
     def load(ws: Workspace, table: str) -> int:
-        columns = {f"c{i}": [r[i] if i < len(r) and r[i] != "" else None for r in body] for i in range(width)}
-        frame = pd.DataFrame(columns, dtype="string")
-        frame["_row"] = pd.array(range(first_row, first_row + len(body)), dtype="int32")
+        import pyarrow as pa
+
+        # an Arrow table, which DuckDB scans as it is (a pandas frame of strings is converted cell by cell)
+        columns = {f"c{i}": pa.array([r[i] if i < len(r) and r[i] != "" else None for r in body], type=pa.string())
+                   for i in range(width)}
+        columns["_row"] = pa.array(range(first_row, first_row + len(body)), type=pa.int32())
+        frame = pa.table(columns)
         non_empty = " OR ".join(f"c{i} IS NOT NULL" for i in range(width)) or "false"
         ws.load_frame("import", f"{table}_cells", frame, where=non_empty)
         ws.sql("import", "sheet view", f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {table}_cells")
@@ -329,7 +331,10 @@ def _csv_loader(path: Path, encoding: str, delimiter: str, skip: int, width: int
                                            int(ws.scalar("import", "count cells", f"SELECT count(*) FROM {table}_cells")))
             if rows is not None:
                 # DuckDB's reader leaves blank lines out: each row's number comes from Python's csv module instead
-                lines = pd.DataFrame({"_position": pd.RangeIndex(len(rows), dtype="int64"), "_row": pd.array(rows, dtype="int32")})
+                import pyarrow as pa
+
+                lines = pa.table({"_position": pa.array(range(len(rows)), type=pa.int64()),
+                                  "_row": pa.array(rows, type=pa.int32())})
                 ws.load_frame("import", f"{table}_lines", lines)
                 ws.sql("import", "sheet view", f"""CREATE OR REPLACE TEMP VIEW {table} AS
                     SELECT c.*, l._row FROM (SELECT *, {position} AS _position FROM {table}_cells) AS c
