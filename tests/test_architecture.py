@@ -34,3 +34,16 @@ def test_core_does_not_import_terminal_libraries():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""
+
+
+def test_cli_start_up_does_not_import_the_stages():
+    """Every command registers all commands first; a stage (and pandas, numpy …) loads only when used."""
+    code = (
+        "import sys\n"
+        "import mactl.cli\n"
+        "heavy = ('pandas', 'numpy', 'pyarrow', 'rapidfuzz', 'mactl.importing', 'mactl.identity', 'mactl.scoring',\n"
+        "         'mactl.segments', 'mactl.assignment', 'mactl.runs', 'mactl.report')\n"
+        "print(','.join(sorted(m for m in heavy if m in sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""

@@ -8,7 +8,6 @@ from typing import Optional
 
 import typer
 
-from mactl.assignment import assign, export_assignments
 from mactl.cli import app, ui
 from mactl.cli.export_cmd import export_app
 
@@ -23,6 +22,8 @@ def assign_command(
     json_output: bool = JSON,
 ) -> None:
     """Apply CRM feedback, recycle leads past their SLA, and assign new MQLs to reps by rules."""
+    from mactl.assignment import assign
+
     with ui.workspace(ctx) as ws, ui.progress_bar(ctx) as progress:
         summary = assign(ws, recipe_path=recipe, as_of=as_of, progress=progress)
     if json_output:
@@ -42,6 +43,8 @@ def export_assignments_command(
     json_output: bool = JSON,
 ) -> None:
     """Write each rep's open leads (profile, score reasons, recent activity, sources, due time) to files."""
+    from mactl.assignment import export_assignments
+
     with ui.workspace(ctx, read_only=True) as ws:
         result = export_assignments(ws, out)
     if json_output:

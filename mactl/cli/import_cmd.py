@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from mactl.cli import app, ui
-from mactl.importing import ImportSummary, import_paths
+
+if TYPE_CHECKING:
+    from mactl.importing import ImportSummary
 
 
 @app.command("import")
@@ -29,6 +31,8 @@ def import_command(
     WeChat id or CRM id, and bad cells (invalid email or phone, unreadable dates) are
     kept in the quarantine table with the reason.
     """
+    from mactl.importing import import_paths
+
     with ui.workspace(ctx) as ws, ui.progress_bar(ctx) as progress:
         summary = import_paths(
             ws, paths, recipe_path=recipe, sheet=sheet, encoding=encoding, timezone=timezone,

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from mactl.cli import app, new_app, ui
 from mactl.cli.export_cmd import export_app
-from mactl.identity import MergeSummary, merge
-from mactl.identity import review as ops
-from mactl.identity.merge import open_reviews
+
+if TYPE_CHECKING:
+    from mactl.identity import MergeSummary
 
 merge_app = new_app(
     "Merge records of the same person across channels into golden records with stable ids.\n\n"
@@ -33,6 +33,8 @@ def merge_command(
     json_output: bool = JSON,
 ) -> None:
     """Merge new records into people: exact keys, fuzzy name/company/email links, guards against wrong merges."""
+    from mactl.identity import merge
+
     if ctx.invoked_subcommand is not None:
         return
     with ui.workspace(ctx) as ws, ui.progress_bar(ctx) as progress:
@@ -62,6 +64,8 @@ def _print_summary(summary: MergeSummary, json_output: bool) -> None:
 def explain_command(ctx: typer.Context, person_id: str = typer.Argument(..., help="A person id such as P000123 (old merged ids work too)."),
                     json_output: bool = JSON) -> None:
     """Show a person's records (file, sheet, row) and the links that put them together."""
+    from mactl.identity import review as ops
+
     with ui.workspace(ctx, read_only=True) as ws:
         info = ops.explain(ws, person_id)
     if json_output:
@@ -95,6 +99,9 @@ def review_command(
     json_output: bool = JSON,
 ) -> None:
     """Review unsure pairs in Excel: write them with --out, fill 'decision' (link / separate), apply with --apply."""
+    from mactl.identity import review as ops
+    from mactl.identity.merge import open_reviews
+
     if (out is None) == (apply is None):
         raise typer.BadParameter("give exactly one of --out FILE.xlsx or --apply FILE.xlsx")
     if out is not None:
@@ -122,6 +129,8 @@ def link_command(ctx: typer.Context, first: str = typer.Argument(..., help="Pers
                  reason: Optional[str] = typer.Option(None, "--reason", help="Why (kept with the decision)."),
                  json_output: bool = JSON) -> None:
     """Make two people one. The older id survives; the decision is kept for every later merge."""
+    from mactl.identity import review as ops
+
     with ui.workspace(ctx) as ws:
         summary = ops.link_people(ws, first, second, reason)
     _print_summary(summary, json_output)
@@ -133,6 +142,8 @@ def split_command(ctx: typer.Context, person_id: str = typer.Argument(..., help=
                   reason: Optional[str] = typer.Option(None, "--reason", help="Why (kept with the decision)."),
                   json_output: bool = JSON) -> None:
     """Take records out of a person into a new person; they stay apart in every later merge."""
+    from mactl.identity import review as ops
+
     with ui.workspace(ctx) as ws:
         summary = ops.split_person(ws, person_id, records, reason)
     _print_summary(summary, json_output)
@@ -142,6 +153,8 @@ def split_command(ctx: typer.Context, person_id: str = typer.Argument(..., help=
 def undo_command(ctx: typer.Context, person_id: str = typer.Argument(..., help="The person another person was merged into."),
                  json_output: bool = JSON) -> None:
     """Undo the last merge into a person: the merged person comes back with its old id."""
+    from mactl.identity import review as ops
+
     with ui.workspace(ctx) as ws:
         restored, summary = ops.undo_merge(ws, person_id)
     if not json_output:
@@ -153,6 +166,8 @@ def undo_command(ctx: typer.Context, person_id: str = typer.Argument(..., help="
 def export_identities_command(ctx: typer.Context, out: Path = typer.Option(..., "--out", help="Output .csv, .xlsx or .parquet."),
                               json_output: bool = JSON) -> None:
     """One row per imported record: source_file, source_sheet, source_row, person_id."""
+    from mactl.identity import review as ops
+
     with ui.workspace(ctx, read_only=True) as ws:
         count = ops.export_identities(ws, out)
     _report_export(ctx, "records", count, out, json_output)
@@ -162,6 +177,8 @@ def export_identities_command(ctx: typer.Context, out: Path = typer.Option(..., 
 def export_people_command(ctx: typer.Context, out: Path = typer.Option(..., "--out", help="Output .csv, .xlsx or .parquet."),
                           json_output: bool = JSON) -> None:
     """The golden records, one row per person."""
+    from mactl.identity import review as ops
+
     with ui.workspace(ctx, read_only=True) as ws:
         count = ops.export_people(ws, out)
     _report_export(ctx, "people", count, out, json_output)

@@ -9,7 +9,6 @@ import typer
 
 from mactl.cli import app, ui
 from mactl.cli.run_cmd import parse_as_of
-from mactl.report import build_report, write_report_xlsx
 
 NUMERIC = {"reached", "now_at", "conversion_pct", "leads", "mqls", "mql_rate_pct", "spend", "cost_per_lead",
            "cost_per_mql", "people", "share_pct", "avg_total", "records", "duplicate_records", "members", "entered",
@@ -25,6 +24,8 @@ def report_command(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Report as of this UTC date (default: now)."),
 ) -> None:
     """Funnel with conversion, leads/MQLs/cost by channel, grades, merges, segments and rep load."""
+    from mactl.report import build_report, write_report_xlsx
+
     with ui.workspace(ctx, read_only=True) as ws:
         report = build_report(ws, spend_path=spend, as_of=parse_as_of(as_of))
     if xlsx is not None:

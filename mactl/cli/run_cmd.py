@@ -10,7 +10,6 @@ import typer
 
 from mactl.cli import app, ui
 from mactl.errors import EXIT_FAILED, UsageError
-from mactl.runs import RunLock, load_run_recipe, plan_run, run_history, run_recipe
 from mactl.workspace import open_workspace
 
 
@@ -38,6 +37,8 @@ def run_command(
     One run per workspace at a time (exit 75 if another is running); safe to repeat;
     exit 1 when a step fails (the message names it).
     """
+    from mactl.runs import RunLock, load_run_recipe, plan_run, run_recipe
+
     run_recipe_file = load_run_recipe(recipe)
     when = parse_as_of(as_of)
     db = ui.options(ctx).db
@@ -71,6 +72,8 @@ def runs_command(
     as_json: bool = typer.Option(False, "--json", help="Print the history (with every step) as JSON."),
 ) -> None:
     """Show the history of `mactl run`: each run and step with status, time and counts."""
+    from mactl.runs import run_history
+
     with ui.workspace(ctx, read_only=True) as ws:
         history = run_history(ws, limit)
     if as_json:

@@ -9,7 +9,6 @@ from typing import Optional
 import typer
 
 from mactl.cli import app, new_app, ui
-from mactl.scoring import explain, score
 
 score_app = new_app("Score people (fit + engagement with decay), grade them and move lifecycle stages.")
 score_app.info.no_args_is_help = False
@@ -24,6 +23,8 @@ def score_command(ctx: typer.Context,
                   as_of: Optional[datetime] = typer.Option(None, "--as-of", help="Score as of this UTC time (default: now), for reproducible runs and backtests."),
                   json_output: bool = JSON) -> None:
     """Score every person; print the distribution by grade and stage and what changed since the last run."""
+    from mactl.scoring import score
+
     if ctx.invoked_subcommand:
         return
     with ui.workspace(ctx) as ws, ui.progress_bar(ctx) as progress:
@@ -43,6 +44,8 @@ def score_command(ctx: typer.Context,
 def explain_command(ctx: typer.Context, person_id: str = typer.Argument(..., help="Person id, e.g. P000123."),
                     json_output: bool = JSON) -> None:
     """Show every contribution to a person's score (rule, event, raw points, decay), score history and stage changes."""
+    from mactl.scoring import explain
+
     with ui.workspace(ctx, read_only=True) as ws:
         info = explain(ws, person_id)
     if json_output:

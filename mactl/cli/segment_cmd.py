@@ -9,7 +9,6 @@ from typing import Optional
 import typer
 
 from mactl.cli import app, new_app, ui
-from mactl.segments import build_segments, list_segments, preview, show_segment
 
 segment_app = new_app("Dynamic groups: rebuild membership from recipe conditions, see who entered and left.")
 app.add_typer(segment_app, name="segment")
@@ -23,6 +22,8 @@ AS_OF = typer.Option(None, "--as-of", help="Evaluate time windows as of this UTC
 def build_command(ctx: typer.Context, names: Optional[list[str]] = typer.Argument(None, help="Groups to rebuild (default: all)."),
                   recipe: Optional[Path] = RECIPE, as_of: Optional[datetime] = AS_OF, json_output: bool = JSON) -> None:
     """Rebuild group membership and record who entered and who left."""
+    from mactl.segments import build_segments
+
     with ui.workspace(ctx) as ws, ui.progress_bar(ctx) as progress:
         summary = build_segments(ws, recipe_path=recipe, names=names or None, as_of=as_of, progress=progress)
     if json_output:
@@ -35,6 +36,8 @@ def build_command(ctx: typer.Context, names: Optional[list[str]] = typer.Argumen
 @segment_app.command("list")
 def list_command(ctx: typer.Context, json_output: bool = JSON) -> None:
     """List built groups with size and the moves of their last build."""
+    from mactl.segments import list_segments
+
     with ui.workspace(ctx, read_only=True) as ws:
         rows = list_segments(ws)
     if json_output:
@@ -49,6 +52,8 @@ def list_command(ctx: typer.Context, json_output: bool = JSON) -> None:
 def show_command(ctx: typer.Context, name: str = typer.Argument(..., help="Group name."),
                  sample: int = typer.Option(10, "--sample", help="How many members to show."), json_output: bool = JSON) -> None:
     """Size, who entered and left in the last build, and a sample of members."""
+    from mactl.segments import show_segment
+
     with ui.workspace(ctx, read_only=True) as ws:
         info = show_segment(ws, name, sample=sample)
     if json_output:
@@ -63,6 +68,8 @@ def show_command(ctx: typer.Context, name: str = typer.Argument(..., help="Group
 def preview_command(ctx: typer.Context, file: Path = typer.Argument(..., help="YAML file with a segments: list to evaluate."),
                     as_of: Optional[datetime] = AS_OF, json_output: bool = JSON) -> None:
     """Evaluate group definitions against current data without storing anything."""
+    from mactl.segments import preview
+
     with ui.workspace(ctx, read_only=True) as ws:
         rows = preview(ws, file, as_of=as_of)
     if json_output:
