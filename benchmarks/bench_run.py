@@ -48,13 +48,17 @@ def write_recipe(folder: Path, data: Path, steps: list[str]) -> Path:
     return recipe
 
 
-def run(data: Path, steps: list[str]) -> dict:
+def run(data: Path, steps: list[str], as_of: str, keep: Path | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="mactl-bench-run-") as tmp:
-        db = Path(tmp) / "bench.duckdb"
-        recipe = write_recipe(Path(tmp), data, steps)
+        folder = keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        db = folder / "bench.duckdb"
+        if db.exists():
+            sys.exit(f"{db} exists: --keep needs a folder without a workspace")
+        recipe = write_recipe(folder, data, steps)
         started = time.monotonic()
-        done = subprocess.run([sys.executable, "-m", "mactl", "--db", str(db), "--quiet", "run", str(recipe), "--json"],
-                              cwd=REPO, capture_output=True, text=True)
+        done = subprocess.run([sys.executable, "-m", "mactl", "--db", str(db), "--quiet", "run", str(recipe), "--json",
+                               "--as-of", as_of], cwd=REPO, capture_output=True, text=True)
         wall = time.monotonic() - started
         if not done.stdout.strip():
             sys.exit(f"mactl run produced no summary (exit {done.returncode}): {done.stderr.strip()}")
@@ -71,9 +75,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="an existing folder of exports (skips generation)")
     parser.add_argument("--steps", default=ALL_STEPS, help=f"comma-separated steps (default {ALL_STEPS})")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
+    # a fixed date: scores decay with time, so "now" would move MQL counts (and the later steps' work) between runs
+    parser.add_argument("--as-of", default="2026-12-01", help="the run's as-of date (default 2026-12-01, after the generated data)")
+    parser.add_argument("--keep", type=Path, help="keep the workspace and outputs in this (new) folder, to look at")
     args = parser.parse_args()
-    data = args.data or generate(args.people, args.events)
-    summary = run(data, [s.strip() for s in args.steps.split(",") if s.strip()])
+    data = (args.data or generate(args.people, args.events)).resolve()
+    summary = run(data, [s.strip() for s in args.steps.split(",") if s.strip()], args.as_of, args.keep)
     print(f"mactl run on {data}: {summary['status']} (exit {summary['exit_code']}), "
           f"wall {summary['wall_seconds']:.1f} s incl. start-up")
     print(f"{'step':<20}{'status':<9}{'seconds':>9}{'peak RSS MB':>13}  counts")
