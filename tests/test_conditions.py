@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from mactl.conditions import ConditionError, compile_condition
+from mactl.conditions import ConditionError, compile_condition, last_activity_sql, uses_no_activity_days
 from mactl.segments import membership_sql
 from tests.test_segments_fixture import NOW, add_event, add_person
 
@@ -29,8 +29,8 @@ def people(workspace):
     return workspace
 
 
-def members(ws, cond):
-    compiled = compile_condition(cond, NOW)
+def members(ws, cond, **options):
+    compiled = compile_condition(cond, NOW, **options)
     return sorted(r[0] for r in ws.fetchall("t", "t", membership_sql(compiled.sql), compiled.params))
 
 
@@ -83,6 +83,19 @@ def test_event_windows_counts_and_properties(people):
 def test_no_activity_days(people):
     assert members(people, {"no_activity_days": 30}) == ["P3", "P4"]
     assert members(people, {"no_activity_days": 2}) == ["P2", "P3", "P4"]
+
+
+def test_no_activity_days_from_a_last_activity_table(people):
+    """A segment build answers silence from each person's latest event: the same people as the event join."""
+    people.sql("t", "t", last_activity_sql("_last"))
+    assert people.fetchall("t", "t", "SELECT person_id, last_at FROM _last ORDER BY person_id") == [
+        ("P1", NOW - timedelta(days=1)), ("P2", NOW - timedelta(days=3)), ("P3", NOW - timedelta(days=100))]
+    for days, expected in ((30, ["P3", "P4"]), (2, ["P2", "P3", "P4"]), (101, ["P4"])):
+        assert members(people, {"no_activity_days": days}, last_activity_table="_last") == expected
+        assert members(people, {"no_activity_days": days}) == expected
+    nested = {"all": [{"field": "province", "op": "equals", "value": "上海"}, {"not": {"no_activity_days": 5}}]}
+    assert members(people, nested, last_activity_table="_last") == members(people, nested) == ["P1"]
+    assert uses_no_activity_days(nested) and not uses_no_activity_days({"event": {"within_days": 5}})
 
 
 def test_values_are_parameters_not_sql(people):

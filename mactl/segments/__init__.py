@@ -8,7 +8,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mactl.conditions import ConditionError, compile_condition, referenced_segments
+from mactl.conditions import (
+    ConditionError,
+    compile_condition,
+    last_activity_sql,
+    referenced_segments,
+    uses_no_activity_days,
+)
 from mactl.errors import NotFoundError, RecipeError
 from mactl.progress import Progress, report
 from mactl.recipe import read_yaml
@@ -17,6 +23,7 @@ from mactl.workspace import Workspace, utc_now
 STAGE = "segments"
 DEFAULT_RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "segments.yaml"
 BUILD_TABLE = "segment_build_members"
+LAST_ACTIVITY_TABLE = "_segment_last_activity"  # each person's latest event, made once per build
 
 
 @dataclass
@@ -121,22 +128,35 @@ def build_segments(ws: Workspace, *, recipe_path: str | Path | None = None, name
             raise NotFoundError(f"no group named {', '.join(unknown)} in the recipe; see `mactl segment list`")
     as_of = as_of or utc_now()
     now = utc_now()
-    with ws.transaction():
-        build_id = (ws.scalar(STAGE, "next build", "SELECT max(build_id) FROM segment_build") or 0) + 1
-        summary = SegmentBuildSummary(build_id, as_of)
-        ws.sql(STAGE, "scratch", f"CREATE OR REPLACE TEMP TABLE {BUILD_TABLE} AS "
-                                 "SELECT segment, person_id FROM segment_member")
-        selected = [d for d in definitions if not names or d.name in names]
-        for done, definition in enumerate(selected):
-            summary.segments.append(_build_one(ws, definition, as_of, now, build_id))
-            report(progress, "segments", done + 1, len(selected))
-        ws.sql(STAGE, "drop scratch", f"DROP TABLE {BUILD_TABLE}")
+    selected = [d for d in definitions if not names or d.name in names]
+    last_activity = any(uses_no_activity_days(d.where) for d in selected)
+    caller_transaction = ws.in_transaction
+    try:
+        if last_activity:  # before the transaction: DuckDB scans a table made inside one with one thread
+            ws.sql(STAGE, "last activity", last_activity_sql(LAST_ACTIVITY_TABLE))
+        with ws.transaction():
+            build_id = (ws.scalar(STAGE, "next build", "SELECT max(build_id) FROM segment_build") or 0) + 1
+            summary = SegmentBuildSummary(build_id, as_of)
+            ws.sql(STAGE, "scratch", f"CREATE OR REPLACE TEMP TABLE {BUILD_TABLE} AS "
+                                     "SELECT segment, person_id FROM segment_member")
+            for done, definition in enumerate(selected):
+                summary.segments.append(_build_one(ws, definition, as_of, now, build_id,
+                                                   LAST_ACTIVITY_TABLE if last_activity else None))
+                report(progress, "segments", done + 1, len(selected))
+            ws.sql(STAGE, "drop scratch", f"DROP TABLE {BUILD_TABLE}")
+    except BaseException:
+        if last_activity and not caller_transaction:  # a caller's transaction drops it with its rollback
+            ws.sql(STAGE, "drop scratch", f"DROP TABLE IF EXISTS {LAST_ACTIVITY_TABLE}")
+        raise
+    if last_activity:
+        ws.sql(STAGE, "drop scratch", f"DROP TABLE {LAST_ACTIVITY_TABLE}")
     return summary
 
 
 def _build_one(ws: Workspace, definition: SegmentDefinition, as_of: datetime, now: datetime,
-               build_id: int) -> SegmentResult:
-    compiled = compile_condition(definition.where, as_of, segment_table=BUILD_TABLE)
+               build_id: int, last_activity_table: str | None) -> SegmentResult:
+    compiled = compile_condition(definition.where, as_of, segment_table=BUILD_TABLE,
+                                 last_activity_table=last_activity_table)
     name = definition.name
     ws.sql(STAGE, f"{name}: members", f"CREATE OR REPLACE TEMP TABLE segment_new AS {membership_sql(compiled.sql)}",
            compiled.params)
