@@ -16,6 +16,7 @@ is checked against an allow-list, so recipes cannot inject SQL.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -84,25 +85,24 @@ def last_activity_sql(table: str) -> str:
 
 
 def uses_no_activity_days(cond: Any) -> bool:
-    if isinstance(cond, dict):
-        return "no_activity_days" in cond or any(uses_no_activity_days(v) for v in cond.values())
-    if isinstance(cond, list):
-        return any(uses_no_activity_days(item) for item in cond)
-    return False
+    """Whether a condition has a ``no_activity_days`` anywhere in it; no validation."""
+    return any("no_activity_days" in node for node in _mappings(cond))
 
 
 def referenced_segments(cond: Any) -> set[str]:
     """Names of the groups a condition reads (for build order); no validation."""
-    found: set[str] = set()
+    return {node["in_segment"] for node in _mappings(cond) if isinstance(node.get("in_segment"), str)}
+
+
+def _mappings(cond: Any) -> Iterator[dict]:
+    """Every mapping in a condition tree, the tree's own first."""
     if isinstance(cond, dict):
-        if isinstance(cond.get("in_segment"), str):
-            found.add(cond["in_segment"])
+        yield cond
         for value in cond.values():
-            found |= referenced_segments(value)
+            yield from _mappings(value)
     elif isinstance(cond, list):
         for item in cond:
-            found |= referenced_segments(item)
-    return found
+            yield from _mappings(item)
 
 
 class _Compiler:
