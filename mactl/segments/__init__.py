@@ -130,7 +130,7 @@ def build_segments(ws: Workspace, *, recipe_path: str | Path | None = None, name
     now = utc_now()
     selected = [d for d in definitions if not names or d.name in names]
     last_activity = any(uses_no_activity_days(d.where) for d in selected)
-    caller_transaction = ws.in_transaction
+    caller_transaction, failed = ws.in_transaction, True
     try:
         if last_activity:  # before the transaction: DuckDB scans a table made inside one with one thread
             ws.sql(STAGE, "last activity", last_activity_sql(LAST_ACTIVITY_TABLE))
@@ -144,12 +144,11 @@ def build_segments(ws: Workspace, *, recipe_path: str | Path | None = None, name
                                                    LAST_ACTIVITY_TABLE if last_activity else None))
                 report(progress, "segments", done + 1, len(selected))
             ws.sql(STAGE, "drop scratch", f"DROP TABLE {BUILD_TABLE}")
-    except BaseException:
-        if last_activity and not caller_transaction:  # a caller's transaction drops it with its rollback
-            ws.sql(STAGE, "drop scratch", f"DROP TABLE IF EXISTS {LAST_ACTIVITY_TABLE}")
-        raise
-    if last_activity:
-        ws.sql(STAGE, "drop scratch", f"DROP TABLE {LAST_ACTIVITY_TABLE}")
+        failed = False
+    finally:
+        # a caller's failed transaction refuses statements until its rollback, which drops the table
+        if last_activity and not (failed and caller_transaction):
+            ws.drop_temp(STAGE, LAST_ACTIVITY_TABLE)
     return summary
 
 
