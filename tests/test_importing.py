@@ -418,6 +418,36 @@ def test_same_content_twice_does_nothing(workspace, tmp_path):
     assert table_counts(workspace) == before
 
 
+def test_files_read_ahead_keep_their_order_errors_and_skips(workspace, tmp_path, monkeypatch):
+    """The next file is read in a thread while one is written: results, ids and errors stay in the given order,
+    and a file imported before the command began is hashed but never read again."""
+    import mactl.importing.stage as stage
+
+    known = form_csv(tmp_path / "known.csv")
+    import_paths(workspace, [known])
+    reads = []
+    real_read = stage.read_file
+    monkeypatch.setattr(stage, "read_file", lambda path, **kw: reads.append(path.name) or real_read(path, **kw))
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"PK\x03\x04 not really a workbook")
+    expo = expo_workbook(tmp_path / "expo.xlsx")
+    crm = crm_csv(tmp_path / "crm.csv")
+    copy = tmp_path / "crm_again.csv"
+    copy.write_bytes(crm.read_bytes())
+    summary = import_paths(workspace, [known, broken, expo, crm, copy])
+    assert [(f.file, f.status) for f in summary.files] == [
+        ("known.csv", "skipped"), ("broken.xlsx", "failed"), ("expo.xlsx", "imported"), ("crm.csv", "imported"),
+        ("crm_again.csv", "skipped"),
+    ]
+    assert summary.files[1].error.startswith(f"{broken}: not a readable Excel workbook (")
+    # the copy is read ahead (its twin had not been imported yet), then skipped as the same content
+    assert reads == ["broken.xlsx", "expo.xlsx", "crm.csv", "crm_again.csv"]
+    batches = workspace.fetchall("t", "read", "SELECT batch_id, source_file FROM import_batch ORDER BY batch_id")
+    assert batches == [(1, "known.csv"), (2, "expo.xlsx"), (3, "crm.csv")]
+    first_ids = workspace.fetchall("t", "read", "SELECT batch_id, min(record_id) FROM source_record GROUP BY 1 ORDER BY 1")
+    assert [b for b, _ in first_ids] == [1, 2, 3] and first_ids[1][1] == 3
+
+
 def test_replace_swaps_the_batch(workspace, tmp_path):
     path = form_csv(tmp_path / "form.csv")
     import_paths(workspace, [path])

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import glob
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from mactl.errors import InputFileError, MactlError, MissingInputError
 from mactl.importing import loading
 from mactl.importing.fields import IDENTIFIER_FIELDS, TIME_FIELDS, map_headers
-from mactl.importing.readers import SUPPORTED_SUFFIXES, SheetTable, read_file, sheet_objects
+from mactl.importing.readers import SUPPORTED_SUFFIXES, FileRead, SheetTable, read_file, sheet_objects
 from mactl.importing.sources import SourceRule, check_timezone, load_sources, rule_for
 from mactl.progress import Progress, report
 from mactl.workspace import Workspace, utc_now
@@ -130,14 +131,59 @@ def import_paths(
     files, missing = expand_paths(paths)
     for path in missing:
         summary.files.append(_failed(Path(path), MissingInputError(str(path), "no such file or folder", "Check the path")))
-    for done, path in enumerate(files):
-        report(progress, "importing files", done, len(files))
-        try:
-            summary.files.append(_import_file(ws, path, options))
-        except MactlError as exc:
-            summary.files.append(_failed(path, exc))
+    known = {r[0] for r in ws.fetchall(STAGE, "known files", "SELECT file_sha256 FROM import_batch WHERE status = 'imported'")}
+    # The next file is hashed and parsed in a thread while this one is written (DuckDB works without
+    # the GIL, so parsing a workbook overlaps it); a file already imported is only hashed.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mactl-read") as reader:
+        ahead = reader.submit(_read_ahead, files[0], options, known) if files else None
+        for done, path in enumerate(files):
+            report(progress, "importing files", done, len(files))
+            read = ahead.result()
+            ahead = reader.submit(_read_ahead, files[done + 1], options, known) if done + 1 < len(files) else None
+            try:
+                summary.files.append(_import_file(ws, path, options, read))
+            except MactlError as exc:
+                summary.files.append(_failed(path, exc))
     report(progress, "importing files", len(files), len(files))
     return summary
+
+
+@dataclass
+class _ReadAhead:
+    """A file hashed and, unless it was imported before, read; an error is kept to be raised in turn."""
+
+    sha: str | None
+    read: FileRead | None = None
+    error: Exception | None = None
+
+    def result(self) -> FileRead:
+        if self.error is not None:
+            raise self.error
+        assert self.read is not None
+        return self.read
+
+
+def _read_ahead(path: Path, options: _Options, known: set[str]) -> _ReadAhead:
+    try:
+        sha = file_sha256(path) if path.exists() else None
+    except OSError as exc:
+        return _ReadAhead(sha=None, error=exc)
+    if sha in known and not options.replace and not options.dry_run:
+        return _ReadAhead(sha=sha)
+    try:
+        return _ReadAhead(sha=sha, read=_read(path, options))
+    except Exception as exc:  # noqa: BLE001 - raised again by the import, where reading the file comes
+        return _ReadAhead(sha=sha, error=exc)
+
+
+def _read(path: Path, options: _Options) -> FileRead:
+    file_rule = rule_for(options.recipe_rules, path.name)
+    return read_file(
+        path,
+        sheet=options.sheet,
+        encoding=options.encoding or (file_rule.encoding if file_rule else None),
+        header_row=file_rule.header_row if file_rule else None,
+    )
 
 
 def expand_paths(paths: list[str | Path]) -> tuple[list[Path], list[str]]:
@@ -222,8 +268,10 @@ def _has_identifier(plan: loading.SheetPlan) -> bool:
     return any(plan.column(f) or f in plan.values for f in IDENTIFIER_FIELDS)
 
 
-def _import_file(ws: Workspace, path: Path, options: _Options) -> FileResult:
-    sha = file_sha256(path) if path.exists() else None
+def _import_file(ws: Workspace, path: Path, options: _Options, ahead: _ReadAhead) -> FileResult:
+    if isinstance(ahead.error, OSError) and ahead.sha is None:
+        raise ahead.error
+    sha = ahead.sha
     existing = None
     if sha is not None:
         existing = ws.fetchone(
@@ -238,12 +286,8 @@ def _import_file(ws: Workspace, path: Path, options: _Options) -> FileResult:
                    "(use --replace to import it again)"],
         )
     file_rule = rule_for(options.recipe_rules, path.name)
-    read = read_file(
-        path,
-        sheet=options.sheet,
-        encoding=options.encoding or (file_rule.encoding if file_rule else None),
-        header_row=file_rule.header_row if file_rule else None,
-    )
+    # read ahead unless the file was imported before the command began; read now if that import was undone
+    read = ahead.result() if ahead.read is not None or ahead.error is not None else _read(path, options)
     result = FileResult(path=str(path), file=path.name, status="dry-run" if options.dry_run else "imported",
                         sha256=sha, format=read.format, encoding=read.encoding, notes=list(read.notes))
     plans: list[tuple[SheetTable, loading.SheetPlan, SourceRule | None]] = []

@@ -7,7 +7,6 @@ transactions around each step, so a run killed inside a step leaves its step
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import resource
@@ -225,17 +224,9 @@ class RunPlan:
         return "\n".join(lines)
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def plan_run(ws: Workspace | None, recipe: RunRecipe, *, as_of: datetime | None = None) -> RunPlan:
     """What a run would do, without writing anything: new files by content hash, and the steps."""
-    from mactl.importing import expand_paths
+    from mactl.importing.stage import expand_paths, file_sha256
 
     files, missing = expand_paths(recipe.inbox()) if recipe.section.inbox else ([], [])
     known: set[str] = set()
