@@ -102,38 +102,79 @@ PERSON_COLUMNS = (
 )
 
 
-def replace_rows_sql(table: str, columns: tuple[str, ...], old_where: str, new_rows: str) -> list[tuple[str, str]]:
+Steps = list[tuple[str, str]]
+
+
+def replace_rows_sql(table: str, columns: tuple[str, ...], old_where: str, new_rows: str) -> tuple[Steps, Steps]:
     """(step, SQL) that make the rows of ``table`` matching ``old_where`` the rows of ``new_rows`` (a SELECT of
     ``columns``), deleting and inserting only the rows that differ. A merge that moves a few records then
-    rewrites a few rows, not every row of the people in scope, and its commit has little to checkpoint."""
+    rewrites a few rows, not every row of the people in scope, and its commit has little to checkpoint.
+
+    Two lists: the first makes the old and new rows (temp tables ``_id_old_<table>``, ``_id_new_<table>``)
+    and runs before the write transaction opens (DuckDB scans a table made inside an open transaction with
+    one thread); the second deletes and inserts, inside it, and drops them."""
     cols = ", ".join(columns)
     same = " AND ".join(f"n.{c} IS NOT DISTINCT FROM o.{c}" for c in columns)
-    return [
-        (f"previous {table}", f"""
-            CREATE OR REPLACE TEMP TABLE _id_old_rows AS SELECT rowid AS _rid, {cols} FROM {table} WHERE {old_where}"""),
-        (f"new {table}", f"CREATE OR REPLACE TEMP TABLE _id_new_rows AS SELECT {cols} FROM ({new_rows})"),
-        (f"clear {table}", f"""
-            DELETE FROM {table} WHERE rowid IN (SELECT o._rid FROM _id_old_rows o ANTI JOIN _id_new_rows n ON {same})"""),
-        (f"write {table}", f"""
-            INSERT INTO {table} ({cols}) SELECT {cols} FROM _id_new_rows n ANTI JOIN _id_old_rows o ON {same}"""),
-        ("drop temp", "DROP TABLE _id_old_rows"),
-        ("drop temp", "DROP TABLE _id_new_rows"),
+    old, new = f"_id_old_{table}", f"_id_new_{table}"
+    prepare = [
+        (f"previous {table}", f"CREATE OR REPLACE TEMP TABLE {old} AS SELECT rowid AS _rid, {cols} FROM {table} WHERE {old_where}"),
+        (f"new {table}", f"CREATE OR REPLACE TEMP TABLE {new} AS SELECT {cols} FROM ({new_rows})"),
     ]
+    apply = [
+        (f"clear {table}", f"DELETE FROM {table} WHERE rowid IN (SELECT o._rid FROM {old} o ANTI JOIN {new} n ON {same})"),
+        (f"write {table}", f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {new} n ANTI JOIN {old} o ON {same}"),
+        ("drop temp", f"DROP TABLE {old}"),
+        ("drop temp", f"DROP TABLE {new}"),
+    ]
+    return prepare, apply
 
 
-def write_people_sql() -> list[tuple[str, str]]:
+def write_people_sql() -> tuple[Steps, Steps]:
     """Rewrite the people in scope and their records' rows where they changed; keep created_at, and updated_at
-    when nothing changed. Parameter of 'write people': now (created_at of new people and updated_at)."""
+    when nothing changed. Parameter of 'write people': now (created_at of new people and updated_at).
+    Two lists, as replace_rows_sql: what to compare, before the transaction; the writes, inside it."""
     same = " AND ".join(f"o.{c} IS NOT DISTINCT FROM g.{c}" for c in PERSON_COLUMNS[1:])
     cols = ", ".join(f"g.{c}" for c in PERSON_COLUMNS)
     in_scope = "person_id IN (SELECT person_id FROM _id_scope_people)"
-    return [
+    records_prepare, records_apply = replace_rows_sql(
+        "person_record", ("record_id", "person_id"),
+        f"{in_scope} OR record_id IN (SELECT record_id FROM _id_scope) OR record_id NOT IN (SELECT record_id FROM _id_all)",
+        "SELECT l.record_id, f.person_id FROM _id_label l JOIN _id_final f USING (label)")
+    contacts_prepare, contacts_apply = replace_rows_sql(
+        "person_contact", ("person_id", "kind", "value", "is_valid", "detail", "first_seen", "last_seen"),
+        f"{in_scope} OR person_id IN (SELECT person_id FROM _id_golden)",
+        """
+        -- the records' contacts read once (not once per kind), grouped per component, then named by person
+        WITH r AS MATERIALIZED (
+            SELECT l.label, n.email, n.email_is_role, n.email_is_freemail, n.phone, n.phone_kind, n.landline,
+                   COALESCE(s.first_record_time, s.record_time, s.imported_at) AS first_seen,
+                   COALESCE(s.record_time, s.imported_at) AS seen
+            FROM _id_label l JOIN record_norm n USING (record_id) JOIN source_record s USING (record_id)
+            WHERE n.email IS NOT NULL OR n.phone IS NOT NULL OR n.landline IS NOT NULL)
+        SELECT f.person_id, c.kind, c.value, true AS is_valid, c.detail, c.first_seen, c.last_seen
+        FROM (
+            SELECT label, kind, value, any_value(detail) AS detail, min(first_seen) AS first_seen, max(seen) AS last_seen
+            FROM (
+                SELECT label, 'email' AS kind, email AS value,
+                       CASE WHEN email_is_role THEN 'role' WHEN email_is_freemail THEN 'freemail' END AS detail, first_seen, seen
+                FROM r WHERE email IS NOT NULL
+                UNION ALL
+                SELECT label, 'phone', phone, phone_kind, first_seen, seen FROM r WHERE phone IS NOT NULL
+                UNION ALL
+                SELECT label, 'phone', landline, 'landline', first_seen, seen FROM r WHERE landline IS NOT NULL)
+            GROUP BY label, kind, value) c
+        JOIN _id_final f USING (label)""")
+    prepare = [
         ("previous people", f"""
             CREATE OR REPLACE TEMP TABLE _id_old_person AS
             SELECT * FROM person WHERE {in_scope} OR person_id IN (SELECT person_id FROM _id_golden)"""),
         ("unchanged people", f"""
             CREATE OR REPLACE TEMP TABLE _id_same_person AS
             SELECT g.person_id FROM _id_golden g JOIN _id_old_person o ON o.person_id = g.person_id AND {same}"""),
+        *records_prepare,
+        *contacts_prepare,
+    ]
+    apply = [
         ("clear people", """
             DELETE FROM person WHERE person_id IN (SELECT person_id FROM _id_old_person)
                 AND person_id NOT IN (SELECT person_id FROM _id_same_person)"""),
@@ -142,32 +183,7 @@ def write_people_sql() -> list[tuple[str, str]]:
             SELECT {cols}, COALESCE(o.created_at, ?), ?
             FROM _id_golden g LEFT JOIN _id_old_person o USING (person_id)
             WHERE g.person_id NOT IN (SELECT person_id FROM _id_same_person)"""),
-        *replace_rows_sql(
-            "person_record", ("record_id", "person_id"),
-            f"{in_scope} OR record_id IN (SELECT record_id FROM _id_scope) OR record_id NOT IN (SELECT record_id FROM _id_all)",
-            "SELECT l.record_id, f.person_id FROM _id_label l JOIN _id_final f USING (label)"),
-        *replace_rows_sql(
-            "person_contact", ("person_id", "kind", "value", "is_valid", "detail", "first_seen", "last_seen"),
-            f"{in_scope} OR person_id IN (SELECT person_id FROM _id_golden)",
-            """
-            -- the records' contacts read once (not once per kind), grouped per component, then named by person
-            WITH r AS MATERIALIZED (
-                SELECT l.label, n.email, n.email_is_role, n.email_is_freemail, n.phone, n.phone_kind, n.landline,
-                       COALESCE(s.first_record_time, s.record_time, s.imported_at) AS first_seen,
-                       COALESCE(s.record_time, s.imported_at) AS seen
-                FROM _id_label l JOIN record_norm n USING (record_id) JOIN source_record s USING (record_id)
-                WHERE n.email IS NOT NULL OR n.phone IS NOT NULL OR n.landline IS NOT NULL)
-            SELECT f.person_id, c.kind, c.value, true AS is_valid, c.detail, c.first_seen, c.last_seen
-            FROM (
-                SELECT label, kind, value, any_value(detail) AS detail, min(first_seen) AS first_seen, max(seen) AS last_seen
-                FROM (
-                    SELECT label, 'email' AS kind, email AS value,
-                           CASE WHEN email_is_role THEN 'role' WHEN email_is_freemail THEN 'freemail' END AS detail, first_seen, seen
-                    FROM r WHERE email IS NOT NULL
-                    UNION ALL
-                    SELECT label, 'phone', phone, phone_kind, first_seen, seen FROM r WHERE phone IS NOT NULL
-                    UNION ALL
-                    SELECT label, 'phone', landline, 'landline', first_seen, seen FROM r WHERE landline IS NOT NULL)
-                GROUP BY label, kind, value) c
-            JOIN _id_final f USING (label)"""),
+        *records_apply,
+        *contacts_apply,
     ]
+    return prepare, apply

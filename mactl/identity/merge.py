@@ -140,9 +140,10 @@ def merge(ws: Workspace, *, recipe_path: str | Path | None = None, region: Optio
     summary.scope = "full" if full else "incremental"
     summary.records_in_scope = in_scope
     matched = _match(ws, recipe, settings, summary, progress) if in_scope else None
+    writes = _prepare_writes(ws, summary, matched[0]) if matched is not None else None
     with ws.transaction():
         if matched is not None:
-            _write(ws, summary, *matched, progress)
+            _write(ws, summary, writes, *matched, progress)
         ws.set_setting("identity.settings_hash", settings_hash)
         ws.set_setting("identity.recipe", recipe.model_dump_json())
         ws.set_setting("identity.overrides_seen", str(ws.scalar(STAGE, "overrides seen", "SELECT COALESCE(max(override_id), 0) FROM identity_override")))
@@ -187,29 +188,35 @@ def _match(ws: Workspace, recipe: IdentityRecipe, settings: MatchSettings, summa
     return accepted, [p for p in pairs if p.review], counter
 
 
-def _write(ws: Workspace, summary: MergeSummary, accepted: list[matching.WeakPair], unsure: list[matching.WeakPair],
-           counter: int, progress: Progress | None) -> None:
-    """Links, the review queue, merged ids and the people of the records in scope, from the temp tables."""
-    _record_links(ws, accepted)
-    summary.review_added = _queue_reviews(ws, unsure)
-    _assign_ids(ws, summary, counter)
-    now = utc_now()
-    for step, sql in golden.write_people_sql():
-        ws.sql(STAGE, step, sql, [now, now] if step == "write people" else None)
-    report(progress, "merging", 4, 5)
-
-
-def _record_links(ws: Workspace, accepted: list[matching.WeakPair]) -> None:
+def _prepare_writes(ws: Workspace, summary: MergeSummary, accepted: list[matching.WeakPair]) -> golden.Steps:
+    """Old and new rows of the tables a merge rewrites, in temp tables made before the write transaction
+    (DuckDB scans a table made inside an open transaction with one thread). Returns the steps that apply them."""
     links = "SELECT record_id, other_record_id, rule, 'strong' AS strength, NULL::DOUBLE AS score, key AS detail FROM _id_strong_all"
     if accepted:
         _load_pairs(ws, "_id_accepted", accepted)
         links += " UNION ALL SELECT a, b, rule, 'weak', score, detail FROM _id_accepted"
-    for step, sql in golden.replace_rows_sql(
-            "identity_link", ("record_id", "other_record_id", "rule", "strength", "score", "detail"),
-            "record_id IN (SELECT record_id FROM _id_scope) OR other_record_id IN (SELECT record_id FROM _id_scope) "
-            "OR record_id NOT IN (SELECT record_id FROM _id_all)", links):
+    links_prepare, links_apply = golden.replace_rows_sql(
+        "identity_link", ("record_id", "other_record_id", "rule", "strength", "score", "detail"),
+        "record_id IN (SELECT record_id FROM _id_scope) OR other_record_id IN (SELECT record_id FROM _id_scope) "
+        "OR record_id NOT IN (SELECT record_id FROM _id_all)", links)
+    people_prepare, people_apply = golden.write_people_sql()
+    for step, sql in links_prepare + people_prepare:
         ws.sql(STAGE, step, sql)
-    ws.sql(STAGE, "drop temp", "DROP TABLE IF EXISTS _id_accepted")
+    summary.records_moved = int(ws.scalar(STAGE, "count moved", """
+        SELECT count(*) FROM _id_new_person_record n LEFT JOIN person_record o USING (record_id)
+        WHERE o.person_id IS DISTINCT FROM n.person_id"""))
+    return links_apply + people_apply
+
+
+def _write(ws: Workspace, summary: MergeSummary, writes: golden.Steps, accepted: list[matching.WeakPair],
+           unsure: list[matching.WeakPair], counter: int, progress: Progress | None) -> None:
+    """Links, the review queue, merged ids and the people of the records in scope, from the temp tables."""
+    summary.review_added = _queue_reviews(ws, unsure)
+    _assign_ids(ws, summary, counter)
+    now = utc_now()
+    for step, sql in writes:
+        ws.sql(STAGE, step, sql, [now, now] if step == "write people" else None)
+    report(progress, "merging", 4, 5)
 
 
 def _load_pairs(ws: Workspace, table: str, pairs: list[matching.WeakPair]) -> None:
@@ -275,10 +282,6 @@ def _assign_ids(ws: Workspace, summary: MergeSummary, counter: int) -> None:
             UPDATE person_alias SET person_id = m.person_id FROM _id_merged m WHERE person_alias.person_id = m.merged_person_id""")
         ws.sql(STAGE, "new aliases", """
             INSERT INTO person_alias SELECT merged_person_id, person_id, ?, 'merged' FROM _id_merged""", [now])
-    ws.sql(STAGE, "old map", "CREATE OR REPLACE TEMP TABLE _id_old_map AS SELECT * FROM person_record")
-    summary.records_moved = int(ws.scalar(STAGE, "count moved", """
-        SELECT count(*) FROM _id_label l JOIN _id_final f USING (label)
-        LEFT JOIN _id_old_map o USING (record_id) WHERE o.person_id IS DISTINCT FROM f.person_id"""))
 
 
 def open_reviews(ws: Workspace) -> int:
