@@ -1,6 +1,6 @@
 """Benchmark identity resolution: mactl import + merge against Splink on the same files.
 
-    python -m benchmarks.bench_identity --data benchmarks/data/500k --truth benchmarks/data/500k_truth.csv
+    python -m benchmarks.bench_identity --data benchmarks/data/500k --truth benchmarks/data/500k/truth.csv
     python -m benchmarks.bench_identity --people 20000          # generates the data first
     python -m benchmarks.bench_identity ... --no-splink         # mactl only
 
