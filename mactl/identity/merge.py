@@ -140,10 +140,12 @@ def merge(ws: Workspace, *, recipe_path: str | Path | None = None, region: Optio
     summary.scope = "full" if full else "incremental"
     summary.records_in_scope = in_scope
     matched = _match(ws, recipe, settings, summary, progress) if in_scope else None
-    writes = _prepare_writes(ws, summary, matched[0]) if matched is not None else None
+    if matched is not None:
+        accepted, unsure, counter = matched
+        writes = _prepare_writes(ws, summary, accepted)
     with ws.transaction():
         if matched is not None:
-            _write(ws, summary, writes, *matched, progress)
+            _write(ws, summary, writes, unsure, counter, progress)
         ws.set_setting("identity.settings_hash", settings_hash)
         ws.set_setting("identity.recipe", recipe.model_dump_json())
         ws.set_setting("identity.overrides_seen", str(ws.scalar(STAGE, "overrides seen", "SELECT COALESCE(max(override_id), 0) FROM identity_override")))
@@ -208,9 +210,9 @@ def _prepare_writes(ws: Workspace, summary: MergeSummary, accepted: list[matchin
     return links_apply + people_apply
 
 
-def _write(ws: Workspace, summary: MergeSummary, writes: golden.Steps, accepted: list[matching.WeakPair],
-           unsure: list[matching.WeakPair], counter: int, progress: Progress | None) -> None:
-    """Links, the review queue, merged ids and the people of the records in scope, from the temp tables."""
+def _write(ws: Workspace, summary: MergeSummary, writes: golden.Steps, unsure: list[matching.WeakPair], counter: int,
+           progress: Progress | None) -> None:
+    """The review queue, merged ids, then links, people, records and contacts from the prepared temp tables."""
     summary.review_added = _queue_reviews(ws, unsure)
     _assign_ids(ws, summary, counter)
     now = utc_now()
