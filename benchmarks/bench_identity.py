@@ -60,8 +60,7 @@ def export_files(data: Path, truth: Path | None) -> list[Path]:
     return sorted(p for p in data.iterdir() if p.suffix in (".csv", ".xlsx") and p.resolve() != skip)
 
 
-def run_mactl(files: list[Path], db: Path, records_hint: int) -> dict:
-    data = files[0].parent
+def run_mactl(data: Path, files: list[Path], db: Path, records_hint: int) -> dict:
     mactl = ["-m", "mactl", "--db", str(db), "--quiet"]
     results = {}
     seconds, peak, out = timed_child([*mactl, "import", *map(str, files), "--json"])
@@ -162,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     work = Path(tempfile.mkdtemp(prefix="mactl-bench-identity-"))
     db = work / "bench.duckdb"
     files = export_files(data, truth)
-    mactl = run_mactl(files, db, records)
+    mactl = run_mactl(data, files, db, records)
 
     from benchmarks.accuracy import pairwise_scores
     from mactl.workspace import Workspace

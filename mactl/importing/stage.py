@@ -131,7 +131,7 @@ def import_paths(
     files, missing = expand_paths(paths)
     for path in missing:
         summary.files.append(_failed(Path(path), MissingInputError(str(path), "no such file or folder", "Check the path")))
-    known = {r[0] for r in ws.fetchall(STAGE, "known files", "SELECT file_sha256 FROM import_batch WHERE status = 'imported'")}
+    known = imported_hashes(ws)
     # The next file is hashed and parsed in a thread while this one is written (DuckDB works without
     # the GIL, so parsing a workbook overlaps it); a file already imported is only hashed.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mactl-read") as reader:
@@ -184,6 +184,11 @@ def _read(path: Path, options: _Options) -> FileRead:
         encoding=options.encoding or (file_rule.encoding if file_rule else None),
         header_row=file_rule.header_row if file_rule else None,
     )
+
+
+def imported_hashes(ws: Workspace) -> set[str]:
+    """The content hashes (SHA-256) of the files imported so far: a file with one of them is skipped."""
+    return {r[0] for r in ws.fetchall(STAGE, "known files", "SELECT file_sha256 FROM import_batch WHERE status = 'imported'")}
 
 
 def expand_paths(paths: list[str | Path]) -> tuple[list[Path], list[str]]:

@@ -226,13 +226,10 @@ class RunPlan:
 
 def plan_run(ws: Workspace | None, recipe: RunRecipe, *, as_of: datetime | None = None) -> RunPlan:
     """What a run would do, without writing anything: new files by content hash, and the steps."""
-    from mactl.importing.stage import expand_paths, file_sha256
+    from mactl.importing.stage import expand_paths, file_sha256, imported_hashes
 
     files, missing = expand_paths(recipe.inbox()) if recipe.section.inbox else ([], [])
-    known: set[str] = set()
-    if ws is not None and ws.table_exists("import_batch"):
-        known = {r[0] for r in ws.fetchall(STAGE, "known files",
-                                            "SELECT file_sha256 FROM import_batch WHERE status = 'imported'")}
+    known = imported_hashes(ws) if ws is not None and ws.table_exists("import_batch") else set()
     new, seen = [], []
     for path in files:
         (seen if file_sha256(path) in known else new).append(str(path))
