@@ -14,16 +14,32 @@ from pathlib import Path
 
 from mactl.workspace import Workspace
 
+# every imported row of an export and the record it became (an activity log's rows through their events)
+ROW_RECORD = """
+    SELECT source_file, source_sheet, source_row, record_id FROM source_record
+    UNION
+    SELECT s.source_file, s.source_sheet, e.source_row, e.record_id
+    FROM event e JOIN source_record s USING (record_id) WHERE e.source_row IS NOT NULL"""
+
+
+def row_clusters_as_records(ws: Workspace, parquet: str | Path, table: str) -> None:
+    """``table(record_id, person_id)`` from clusters of export rows (file, sheet, row, cluster_id), made
+    outside mactl: each row is found as the record mactl made of it, so both are scored on the same rows.
+    A record of several rows (an activity log's) takes the cluster of one of them."""
+    ws.sql("bench", "row clusters", f"""
+        CREATE OR REPLACE TEMP TABLE {table} AS
+        SELECT r.record_id, CAST(any_value(c.cluster_id) AS VARCHAR) AS person_id
+        FROM read_parquet(?) c
+        JOIN ({ROW_RECORD}) r ON r.source_file = c.source_file AND r.source_sheet = c.source_sheet
+             AND r.source_row = c.source_row
+        GROUP BY r.record_id""", [str(parquet)])
+
 
 def load_truth(ws: Workspace, truth_csv: str | Path, person_map: str = "person_record") -> None:
     """_truth(row_id, person_key, case_name, predicted) for every imported row."""
     ws.sql("bench", "load truth", f"""
         CREATE OR REPLACE TEMP TABLE _truth AS
-        WITH row_record AS (
-            SELECT source_file, source_sheet, source_row, record_id FROM source_record
-            UNION
-            SELECT s.source_file, s.source_sheet, e.source_row, e.record_id
-            FROM event e JOIN source_record s USING (record_id) WHERE e.source_row IS NOT NULL)
+        WITH row_record AS ({ROW_RECORD})
         SELECT row_number() OVER (ORDER BY r.record_id, r.source_row) AS row_id, t.person_key,
                t."case" AS case_name, m.person_id AS predicted
         FROM read_csv(?, all_varchar = true, header = true) t
