@@ -352,6 +352,44 @@ def test_merge_is_incremental_and_agrees_with_a_full_merge(workspace, tmp_path):
     assert people_of(workspace) == incremental
 
 
+def test_a_record_sent_again_does_not_pull_namesakes_into_the_scope(workspace, tmp_path):
+    add_file(workspace, tmp_path, "a.csv", [
+        ("张伟", "13900000001", "zw@huawei.com", "华为技术有限公司"),
+        ("张伟", "13900000002", "zhangwei@huawei.com", "华为技术有限公司"),  # a namesake: another mobile
+    ])
+    merge(workspace)
+    assert people_of(workspace) == {"P000001": [1], "P000002": [2]}
+    add_file(workspace, tmp_path, "b.csv", [("张伟", "13900000001", "zw@huawei.com", "华为技术有限公司")])
+    again = merge(workspace)
+    # the new record and its person; the namesake was weighed against that name and company last time
+    assert (again.scope, again.records_in_scope) == ("incremental", 2)
+    assert people_of(workspace) == {"P000001": [1, 3], "P000002": [2]}
+    add_file(workspace, tmp_path, "c.csv", [("张伟", "13700000003", "zw3@x.com", "华为技术有限公司")])
+    other = merge(workspace)
+    assert other.records_in_scope == 4  # a record no one has: everyone with its name and company is weighed again
+    incremental = people_of(workspace)
+    assert merge(workspace, full=True).records_moved == 0
+    assert people_of(workspace) == incremental
+
+
+def test_an_incremental_merge_counts_common_names_over_every_record(workspace, tmp_path):
+    add_file(workspace, tmp_path, "a.csv", [
+        ("王伟", "13800000001", None, "美的集团"),
+        ("王伟", "13800000002", None, "海尔智家"),
+        ("王伟", "13800000003", None, "格力电器"),  # three mobiles: 王伟 is a common name
+    ])
+    merge(workspace)
+    add_file(workspace, tmp_path, "b.csv", [("王伟", None, "ww@midea.com", "美的集团")])
+    step = merge(workspace)
+    # the scope holds one 王伟 with a mobile; counted there, the name would look rare and the pair be linked
+    assert (step.records_in_scope, step.review_added, step.merged_people) == (2, 1, 0)
+    assert people_of(workspace) == {"P000001": [1], "P000002": [2], "P000003": [3], "P000004": [4]}
+    assert workspace.fetchall("t", "r", "SELECT record_id, other_record_id, rule, status FROM identity_review") == [
+        (1, 4, "name_company", "open")]
+    merge(workspace, full=True)
+    assert people_of(workspace) == {"P000001": [1], "P000002": [2], "P000003": [3], "P000004": [4]}
+
+
 def test_replaced_file_removes_its_records_from_people(workspace, tmp_path):
     add_file(workspace, tmp_path, "a.csv", [("张伟", "13800000001", None, None)])
     path = tmp_path / "b.csv"

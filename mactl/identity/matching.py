@@ -210,10 +210,17 @@ def email_typo_pairs_sql() -> str:
         WHERE x.block <= $max_block"""
 
 
-def common_names_sql() -> str:
-    """Name signatures carried by several different mobiles: a match on them proves little."""
+def common_names_sql(scoped: bool = False) -> str:
+    """Name signatures carried by several different mobiles: a match on them proves little.
+
+    Counted over every record, also when only some are matched again (``scoped``): whether a name is
+    common must not depend on which people a new record happened to touch."""
+    if not scoped:
+        return """
+            SELECT sig FROM _id_rec WHERE sig IS NOT NULL AND phone IS NOT NULL
+            GROUP BY sig HAVING count(DISTINCT phone) >= $common"""
     return """
-        SELECT sig FROM _id_rec WHERE sig IS NOT NULL AND phone IS NOT NULL
+        SELECT sig FROM _id_all WHERE sig IN (SELECT sig FROM _id_rec) AND phone IS NOT NULL
         GROUP BY sig HAVING count(DISTINCT phone) >= $common"""
 
 
@@ -227,10 +234,11 @@ class WeakPair:
     review: bool = False  # too unsure to accept: goes to the review queue
 
 
-def weak_pairs(ws: Workspace, settings: MatchSettings) -> list[WeakPair]:
-    """Fuzzy candidate pairs between strong components, scored in batch."""
+def weak_pairs(ws: Workspace, settings: MatchSettings, *, scoped: bool = False) -> list[WeakPair]:
+    """Fuzzy candidate pairs between strong components, scored in batch (``scoped``: an incremental merge)."""
     pairs: list[WeakPair] = []
-    ws.sql(STAGE, "common names", "CREATE OR REPLACE TEMP TABLE _id_common AS " + common_names_sql().replace("$common", "?"),
+    ws.sql(STAGE, "common names", "CREATE OR REPLACE TEMP TABLE _id_common AS "
+           + common_names_sql(scoped).replace("$common", "?"),
            [settings.common_name_people])
     common_names = {r[0] for r in ws.fetchall(STAGE, "read common names", "SELECT sig FROM _id_common")}
     if "name_company" in settings.enabled_rules:

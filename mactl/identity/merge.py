@@ -179,7 +179,7 @@ def _match(ws: Workspace, recipe: IdentityRecipe, settings: MatchSettings, summa
     clusters.split_cannot_links(ws, "_id_strong_all")
     ws.sql(STAGE, "component profiles", matching.component_profile_sql())
     report(progress, "merging", 2, 5)
-    pairs = matching.weak_pairs(ws, settings)
+    pairs = matching.weak_pairs(ws, settings, scoped=summary.scope == "incremental")
     pairs += custom.custom_pairs(ws, recipe)  # the recipe's match_rules, if any
     accepted = clusters.join_weak(ws, pairs)
     report(progress, "merging", 3, 5)

@@ -5,9 +5,14 @@ people who lost records (import --replace), and records named by decisions
 made since the last merge. The scope is every person who shares a strong key
 with a seed, or a name with the same company or email domain (what a fuzzy
 rule could link), then every person sharing a strong key with those: the
-decisions of key groups (shared or not) depend on all their members. Complete
-people only, so stable ids and golden records are computed from all their
-records. Everyone else is left exactly as they are.
+decisions of key groups (shared or not) depend on all their members.
+
+A new record with the name, company and email of an existing record it shares
+a strong key with (a form sent again, a second event) touches no one by name:
+its person already had that name and company, and every fuzzy candidate they
+give was weighed at the last merge. Complete people only, so stable ids and
+golden records are computed from all their records. Everyone else is left
+exactly as they are.
 """
 
 from __future__ import annotations
@@ -53,8 +58,21 @@ def _scope_steps() -> list[tuple[str, str]]:
         ("scope: first hop", """
             CREATE OR REPLACE TEMP TABLE _id_hop AS
             WITH seed_keys AS (SELECT DISTINCT k.rule, k.key FROM _id_keys_all k SEMI JOIN _id_seed s USING (record_id)),
-                 seed_names AS (SELECT DISTINCT r.sig, r.company_pinyin, split_part(r.email, '@', 2) AS domain
-                                FROM _id_all r SEMI JOIN _id_seed s USING (record_id) WHERE r.sig IS NOT NULL),
+                 named AS (SELECT r.record_id, r.sig, r.company_pinyin, r.email
+                           FROM _id_all r SEMI JOIN _id_seed s USING (record_id) WHERE r.sig IS NOT NULL),
+                 -- a new record with the name, company and email of an existing record it shares a strong key
+                 -- with (a form sent again, a second event) brings its person no new fuzzy candidate
+                 repeated AS (
+                    SELECT DISTINCT n.record_id
+                    FROM (SELECT * FROM named ANTI JOIN person_record USING (record_id)) n
+                    JOIN _id_keys_all ks ON ks.record_id = n.record_id
+                    JOIN _id_keys_all ko ON ko.rule = ks.rule AND ko.key = ks.key AND ko.record_id <> n.record_id
+                    JOIN _id_all o ON o.record_id = ko.record_id
+                    SEMI JOIN person_record pr ON pr.record_id = o.record_id
+                    WHERE o.sig = n.sig AND o.company_pinyin IS NOT DISTINCT FROM n.company_pinyin
+                      AND o.email IS NOT DISTINCT FROM n.email),
+                 seed_names AS (SELECT DISTINCT sig, company_pinyin, split_part(email, '@', 2) AS domain
+                                FROM named ANTI JOIN repeated USING (record_id)),
                  touched AS (
                     SELECT k.record_id FROM _id_keys_all k SEMI JOIN seed_keys sk ON sk.rule = k.rule AND sk.key = k.key
                     -- two equi-joins, not one join on an OR: the OR made a common name meet every record
