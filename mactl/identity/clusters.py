@@ -1,4 +1,4 @@
-"""Clusters of records: connected components in SQL, then the few joins that need judgement.
+"""Clusters of records: connected components of the strong links, then the few joins that need judgement.
 
 Components of the strong edges come from scipy's connected_components over
 the edge list as integer arrays (no per-record Python). Python only
