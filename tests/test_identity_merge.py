@@ -402,3 +402,10 @@ def test_replaced_file_removes_its_records_from_people(workspace, tmp_path):
     merge(workspace)
     assert people_of(workspace) == {"P000001": [1, 4]}
     assert workspace.fetchall("t", "p", "SELECT person_id, record_count FROM person ORDER BY 1") == [("P000001", 2)]
+    assert workspace.fetchall("t", "n", "SELECT record_id FROM record_norm ORDER BY 1") == [(1,), (4,)]
+    # records removed and none added: the removal alone is found
+    workspace.sql("t", "drop", "DELETE FROM source_record WHERE record_id = 4")
+    summary = merge(workspace)
+    assert (summary.scope, summary.records_in_scope, summary.normalised) == ("incremental", 1, 0)
+    assert people_of(workspace) == {"P000001": [1]}
+    assert workspace.fetchall("t", "n", "SELECT record_id FROM record_norm ORDER BY 1") == [(1,)]

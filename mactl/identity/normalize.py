@@ -439,8 +439,6 @@ def _phone_fast_sql() -> str:
 
 def normalize_records(ws: Workspace, *, region: str = "CN", progress: Progress | None = None) -> int:
     """Fill record_norm for source records that have no row yet; returns how many were normalised."""
-    ws.sql(STAGE, "forget removed records",
-           "DELETE FROM record_norm WHERE record_id NOT IN (SELECT record_id FROM source_record)")
     ws.sql(STAGE, "pick new records", """
         CREATE OR REPLACE TEMP TABLE _norm_new AS
         SELECT s.record_id, s.name, s.phone, s.landline, s.company,
@@ -448,6 +446,11 @@ def normalize_records(ws: Workspace, *, region: str = "CN", progress: Progress |
                NULLIF(regexp_replace(trim(s.crm_id), '\\.0+$', ''), '') AS crm_id, """ + _email_sql() + """
         FROM source_record s ANTI JOIN record_norm n ON n.record_id = s.record_id""")
     count = int(ws.scalar(STAGE, "count new records", "SELECT count(*) FROM _norm_new"))
+    # rows of records gone since (import --replace): counted, not looked for, when there are none
+    if ws.scalar(STAGE, "count removed records", "SELECT count(*) FROM record_norm") + count > ws.scalar(
+            STAGE, "count records", "SELECT count(*) FROM source_record"):
+        ws.sql(STAGE, "forget removed records",
+               "DELETE FROM record_norm WHERE record_id NOT IN (SELECT record_id FROM source_record)")
     if count == 0:
         ws.sql(STAGE, "drop temp", "DROP TABLE _norm_new")
         return 0

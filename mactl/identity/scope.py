@@ -30,7 +30,12 @@ def build_scope(ws: Workspace, rules: tuple[str, ...], *, full: bool, overrides_
             CREATE OR REPLACE TEMP TABLE _id_scope_people AS
             SELECT person_id FROM person UNION SELECT DISTINCT person_id FROM person_record""")
         return int(ws.scalar(STAGE, "count scope", "SELECT count(*) FROM _id_scope"))
-    for step, sql in _scope_steps(rules):
+    ws.sql(STAGE, "scope: records not merged yet", """
+        CREATE OR REPLACE TEMP TABLE _id_unmerged AS SELECT record_id FROM _id_all ANTI JOIN person_record USING (record_id)""")
+    # records merged before and gone since (import --replace): counted, not looked for, when there are none
+    removed = int(ws.scalar(STAGE, "scope: count removed", """
+        SELECT (SELECT count(*) FROM person_record) + (SELECT count(*) FROM _id_unmerged) - (SELECT count(*) FROM _id_all)"""))
+    for step, sql in _scope_steps(rules, removed > 0):
         uses = sql.count("$seen")
         ws.sql(STAGE, step, sql.replace("$seen", "?"), [overrides_seen] * uses if uses else None)
         if step == "scope: first hop":
@@ -55,15 +60,16 @@ def _sharing_keys(rules: tuple[str, ...], keys: str) -> str:
     return " UNION ".join(parts) or "SELECT CAST(NULL AS BIGINT) AS record_id WHERE false"
 
 
-def _scope_steps(rules: tuple[str, ...]) -> list[tuple[str, str]]:
+def _scope_steps(rules: tuple[str, ...], removed: bool) -> list[tuple[str, str]]:
+    existing = "SEMI JOIN _id_all USING (record_id)" if removed else ""
     return [
-        ("scope: people who lost records", """
+        ("scope: people who lost records", f"""
             CREATE OR REPLACE TEMP TABLE _id_gone AS
-            SELECT DISTINCT person_id FROM person_record ANTI JOIN _id_all USING (record_id)"""),
+            SELECT DISTINCT person_id FROM person_record {"ANTI JOIN _id_all USING (record_id)" if removed else "WHERE false"}"""),
         ("scope: seeds", """
             CREATE OR REPLACE TEMP TABLE _id_seed AS
             SELECT record_id FROM (
-                SELECT record_id FROM _id_all ANTI JOIN person_record USING (record_id)
+                SELECT record_id FROM _id_unmerged
                 UNION SELECT pr.record_id FROM person_record pr SEMI JOIN _id_gone g ON g.person_id = pr.person_id
                 UNION SELECT pr.record_id FROM person_record pr JOIN identity_override o
                       ON pr.record_id = o.record_id OR pr.record_id = o.other_record_id
@@ -112,10 +118,10 @@ def _scope_steps(rules: tuple[str, ...]) -> list[tuple[str, str]]:
             UNION SELECT DISTINCT pr.person_id FROM person_record pr
                   SEMI JOIN ({_sharing_keys(rules, "_id_keys_hop")}) t USING (record_id)
             UNION SELECT person_id FROM _id_gone"""),
-        ("scope: records", """
+        ("scope: records", f"""
             CREATE OR REPLACE TEMP TABLE _id_scope AS
             SELECT record_id FROM (
                 SELECT record_id FROM _id_seed
                 UNION SELECT pr.record_id FROM person_record pr SEMI JOIN _id_scope_people sp ON sp.person_id = pr.person_id
-            ) SEMI JOIN _id_all USING (record_id)"""),
+            ) {existing}"""),
     ]
