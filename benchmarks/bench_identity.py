@@ -85,6 +85,37 @@ def run_mactl(data: Path, files: list[Path], db: Path, records_hint: int) -> dic
     return results
 
 
+# the model both Splink runs use, on a frame `df` (unique_id, email, phone, name, company); timed from t1.
+# Clusters at 0.95 (timed) and at 0.5 (not timed: with the prior of a large dedupe, an exact email alone
+# scores about 0.6) as `out` and `low`.
+SPLINK_MODEL = r'''
+api = DuckDBAPI()
+sdf = api.register(df)
+settings = SettingsCreator(
+    link_type="dedupe_only",
+    comparisons=[
+        cl.ExactMatch("phone"),
+        cl.EmailComparison("email"),
+        cl.JaroWinklerAtThresholds("name", [0.92, 0.8]),
+        cl.JaroWinklerAtThresholds("company", [0.9, 0.7]),
+    ],
+    blocking_rules_to_generate_predictions=[block_on("phone"), block_on("email"), block_on("name", "company")],
+    retain_intermediate_calculation_columns=False,
+)
+linker = Linker(sdf, settings)
+linker.training.estimate_probability_two_random_records_match([block_on("phone"), block_on("email")], recall=0.8)
+linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
+linker.training.estimate_parameters_using_expectation_maximisation(block_on("phone"))
+linker.training.estimate_parameters_using_expectation_maximisation(block_on("email"))
+pred = linker.inference.predict(threshold_match_probability=0.5)
+clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(pred, threshold_match_probability=0.95)
+out = clusters.as_pandas_dataframe()[["unique_id", "cluster_id"]]
+link_seconds = time.perf_counter() - t1
+low = linker.clustering.cluster_pairwise_predictions_at_threshold(pred, threshold_match_probability=0.5)
+low = low.as_pandas_dataframe()[["unique_id", "cluster_id"]]
+'''
+
+
 SPLINK_SCRIPT = r'''
 import sys, time, json, duckdb, pandas as pd
 from pathlib import Path
@@ -108,32 +139,9 @@ con.close()
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 import splink.comparison_library as cl
 t1 = time.perf_counter()
-api = DuckDBAPI()
-sdf = api.register(df)
-settings = SettingsCreator(
-    link_type="dedupe_only",
-    comparisons=[
-        cl.ExactMatch("phone"),
-        cl.EmailComparison("email"),
-        cl.JaroWinklerAtThresholds("name", [0.92, 0.8]),
-        cl.JaroWinklerAtThresholds("company", [0.9, 0.7]),
-    ],
-    blocking_rules_to_generate_predictions=[block_on("phone"), block_on("email"), block_on("name", "company")],
-    retain_intermediate_calculation_columns=False,
-)
-linker = Linker(sdf, settings)
-linker.training.estimate_probability_two_random_records_match([block_on("phone"), block_on("email")], recall=0.8)
-linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
-linker.training.estimate_parameters_using_expectation_maximisation(block_on("phone"))
-linker.training.estimate_parameters_using_expectation_maximisation(block_on("email"))
-pred = linker.inference.predict(threshold_match_probability=0.5)
-clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(pred, threshold_match_probability=0.95)
-out = clusters.as_pandas_dataframe()[["unique_id", "cluster_id"]]
-link_seconds = time.perf_counter() - t1
+''' + SPLINK_MODEL + r'''
 out.to_parquet(sys.argv[3])
-# also at 0.5 (not timed): with the prior of a large dedupe, an exact email alone scores about 0.6
-low = linker.clustering.cluster_pairwise_predictions_at_threshold(pred, threshold_match_probability=0.5)
-low.as_pandas_dataframe()[["unique_id", "cluster_id"]].to_parquet(sys.argv[3].replace(".parquet", "_050.parquet"))
+low.to_parquet(sys.argv[3].replace(".parquet", "_050.parquet"))
 print(json.dumps({"load": load_seconds, "link": link_seconds}))
 '''
 
@@ -191,33 +199,10 @@ df = con.execute(r"""
                   '股份有限公司|有限责任公司|有限公司|集团|co\.?,? ?ltd\.?|inc\.?|ltd\.?|[\s().,（）]', '', 'g'), '') AS company
     FROM (SELECT *, CASE WHEN length(d) = 13 AND d LIKE '861%' THEN substr(d, 3)
                          WHEN length(d) = 15 AND d LIKE '00861%' THEN substr(d, 5) ELSE d END AS p FROM f)""").df()
-api = DuckDBAPI()
-sdf = api.register(df)
-settings = SettingsCreator(
-    link_type="dedupe_only",
-    comparisons=[
-        cl.ExactMatch("phone"),
-        cl.EmailComparison("email"),
-        cl.JaroWinklerAtThresholds("name", [0.92, 0.8]),
-        cl.JaroWinklerAtThresholds("company", [0.9, 0.7]),
-    ],
-    blocking_rules_to_generate_predictions=[block_on("phone"), block_on("email"), block_on("name", "company")],
-    retain_intermediate_calculation_columns=False,
-)
-linker = Linker(sdf, settings)
-linker.training.estimate_probability_two_random_records_match([block_on("phone"), block_on("email")], recall=0.8)
-linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
-linker.training.estimate_parameters_using_expectation_maximisation(block_on("phone"))
-linker.training.estimate_parameters_using_expectation_maximisation(block_on("email"))
-pred = linker.inference.predict(threshold_match_probability=0.5)
-clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(pred, threshold_match_probability=0.95)
-out = clusters.as_pandas_dataframe()[["unique_id", "cluster_id"]]
-link_seconds = time.perf_counter() - t1
+''' + SPLINK_MODEL + r'''
 lineage = raw[["unique_id", "source_file", "source_sheet", "source_row"]]
 lineage.merge(out, on="unique_id").to_parquet(sys.argv[3])
-low = linker.clustering.cluster_pairwise_predictions_at_threshold(pred, threshold_match_probability=0.5)
-lineage.merge(low.as_pandas_dataframe()[["unique_id", "cluster_id"]], on="unique_id").to_parquet(
-    sys.argv[3].replace(".parquet", "_050.parquet"))
+lineage.merge(low, on="unique_id").to_parquet(sys.argv[3].replace(".parquet", "_050.parquet"))
 print(json.dumps({"load": load_seconds, "link": link_seconds, "rows": len(raw)}))
 '''
 
