@@ -478,8 +478,7 @@ def normalize_records(ws: Workspace, *, region: str = "CN", progress: Progress |
     _load_frame(ws, "_norm_names", name_frame)
     _load_frame(ws, "_norm_companies", company_frame)
     ws.sql(STAGE, "write record_norm", insert_norm_sql(), [list(ROLE_LOCAL_PARTS), list(FREEMAIL_DOMAINS)])
-    for table in ("_norm_new", "_norm_phone_fast", "_norm_phones", "_norm_phone", "_norm_names", "_norm_companies"):
-        ws.sql(STAGE, "drop temp", f"DROP TABLE IF EXISTS {table}")
+    ws.drop_temp(STAGE, "_norm_")
     report(progress, "normalising", 4, 4)
     return count
 
